@@ -1,0 +1,284 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.28;
+
+import {Clones} from "@openzeppelin/contracts/proxy/Clones.sol";
+import {Strings} from "@openzeppelin/contracts/utils/Strings.sol";
+import {MilestonePlan} from "./interfaces/IAgreement.sol";
+import {Tender, TenderParams} from "./Tender.sol";
+
+/// @title Registry
+/// @notice The public index of tenders: which agencies may buy, how much they may buy in the
+/// current rollout phase, and every tender by id and by agency with its OCDS `ocid`.
+/// @dev Tenders are EIP-1167 clones of one {Tender} implementation, deployed by this contract
+/// in its constructor, with their parameters as immutable args in the clone's code.
+contract Registry {
+    struct AgencyRecord {
+        bool active;
+        uint64 tenderCount;
+        uint64 lastTenderId;
+    }
+
+    struct TenderRecord {
+        address tender;
+        uint64 previousOfAgency;
+    }
+
+    struct Phase {
+        uint64 tenderCount;
+        uint128 cap;
+    }
+
+    /// @notice The most milestones a plan may have.
+    uint256 public constant MAX_MILESTONES = 32;
+    uint256 private constant _BPS = 10_000;
+
+    address private immutable _CONSORTIUM;
+    address private immutable _TENDER_IMPLEMENTATION;
+    address private immutable _AGREEMENT_IMPLEMENTATION;
+
+    string private _ocidPrefix;
+    Phase private _phase;
+    mapping(address agency => AgencyRecord) private _agencies;
+    mapping(uint256 id => TenderRecord) private _tenders;
+
+    /// @notice The consortium admitted a buying agency.
+    event AgencyAdded(address indexed agency);
+    /// @notice The consortium removed a buying agency (its tenders stay).
+    event AgencyRemoved(address indexed agency);
+    /// @notice The consortium raised the maximum budget of the rollout phase.
+    event PhaseCapRaised(uint256 previousCap, uint256 newCap);
+    /// @notice An agency published a tender. The full milestone plan lives only here (the
+    /// tender keeps its hash); the other parameters are readable from the tender.
+    event TenderCreated(
+        uint256 indexed id,
+        address indexed tender,
+        address indexed agency,
+        TenderParams params,
+        MilestonePlan[] plan
+    );
+
+    error RegistryNotConsortium(address caller);
+    error RegistryNotAgency(address caller);
+    error RegistryZeroAddress();
+    error RegistryAgencyAlreadyAdded(address agency);
+    error RegistryUnknownAgency(address agency);
+    error RegistryPhaseCapNotRaised(uint256 current, uint256 requested);
+    error RegistryBudgetAboveCap(uint256 budget, uint256 cap);
+    error RegistryInvalidAmounts(uint256 budget, uint256 bond);
+    error RegistryInvalidDeadlines(uint256 biddingDeadline, uint256 revealDeadline, uint256 now_);
+    error RegistryInvalidAcceptanceWindow(uint256 window);
+    error RegistryInvalidTerms(uint256 retentionBps, uint256 latePenaltyCapBps);
+    error RegistryInvalidPlan(uint256 milestones, uint256 shareSum);
+    error RegistryUnknownTender(uint256 id);
+
+    /// @param consortium_ the authority: admits agencies, raises the cap, decides on tenders
+    /// @param agreementImplementation_ the Agreement escrow every tender clones on acceptance
+    /// @param phaseCap_ the maximum tender budget of the first rollout phase
+    /// @param ocidPrefix_ the OCDS ocid prefix (e.g. "ocds-abc123"); ocids are `<prefix>-<id>`
+    constructor(
+        address consortium_,
+        address agreementImplementation_,
+        uint128 phaseCap_,
+        string memory ocidPrefix_
+    ) {
+        if (consortium_ == address(0) || agreementImplementation_ == address(0)) {
+            revert RegistryZeroAddress();
+        }
+        _CONSORTIUM = consortium_;
+        _AGREEMENT_IMPLEMENTATION = agreementImplementation_;
+        _TENDER_IMPLEMENTATION = address(new Tender(consortium_, agreementImplementation_));
+        _phase.cap = phaseCap_;
+        _ocidPrefix = ocidPrefix_;
+    }
+
+    /// @notice Admits a buying agency. Consortium only.
+    /// @dev Emits {AgencyAdded}. Reverts with {RegistryNotConsortium}, {RegistryZeroAddress},
+    /// {RegistryAgencyAlreadyAdded}.
+    function addAgency(address agency) external {
+        _checkConsortium();
+        if (agency == address(0)) revert RegistryZeroAddress();
+        if (_agencies[agency].active) revert RegistryAgencyAlreadyAdded(agency);
+        _agencies[agency].active = true;
+        emit AgencyAdded(agency);
+    }
+
+    /// @notice Removes a buying agency; its published tenders continue. Consortium only.
+    /// @dev Emits {AgencyRemoved}. Reverts with {RegistryNotConsortium}, {RegistryUnknownAgency}.
+    function removeAgency(address agency) external {
+        _checkConsortium();
+        if (!_agencies[agency].active) revert RegistryUnknownAgency(agency);
+        _agencies[agency].active = false;
+        emit AgencyRemoved(agency);
+    }
+
+    /// @notice Raises the maximum budget of the rollout phase. Consortium only; never lowers it.
+    /// @dev Emits {PhaseCapRaised}. Reverts with {RegistryNotConsortium},
+    /// {RegistryPhaseCapNotRaised}.
+    function raisePhaseCap(uint128 newCap) external {
+        _checkConsortium();
+        uint128 current = _phase.cap;
+        if (newCap <= current) revert RegistryPhaseCapNotRaised(current, newCap);
+        _phase.cap = newCap;
+        emit PhaseCapRaised(current, newCap);
+    }
+
+    /// @notice Publishes a tender: clones the Tender implementation with `params` (and the
+    /// hash of `plan`) as immutable args, opens it and indexes it. Agencies only; the caller
+    /// is the buyer.
+    /// @param params token, budget, bond, deadlines, acceptance window, award method, terms,
+    /// documents hash
+    /// @param plan milestone shares (summing to 10 000 bps), due offsets and description hashes
+    /// @return id the tender's id (its ocid is `ocid(id)`)
+    /// @return tender the tender's address
+    /// @dev Emits {TenderCreated}. Reverts with {RegistryNotAgency}, {RegistryZeroAddress},
+    /// {RegistryInvalidAmounts}, {RegistryBudgetAboveCap}, {RegistryInvalidDeadlines},
+    /// {RegistryInvalidAcceptanceWindow}, {RegistryInvalidTerms}, {RegistryInvalidPlan}.
+    function createTender(
+        TenderParams calldata params,
+        MilestonePlan[] calldata plan
+    ) external returns (uint256 id, address tender) {
+        AgencyRecord memory agency = _agencies[msg.sender];
+        if (!agency.active) revert RegistryNotAgency(msg.sender);
+        Phase memory phase = _phase;
+        _checkParams(params, phase.cap);
+        _checkPlan(plan);
+
+        bytes memory args = _cloneArgs(params, keccak256(abi.encode(plan)));
+        tender = Clones.cloneWithImmutableArgs(_TENDER_IMPLEMENTATION, args);
+        Tender(tender).initialize();
+
+        id = phase.tenderCount + 1;
+        _phase.tenderCount = uint64(id);
+        _tenders[id] = TenderRecord(tender, agency.lastTenderId);
+        _agencies[msg.sender] = AgencyRecord(true, agency.tenderCount + 1, uint64(id));
+        emit TenderCreated(id, tender, msg.sender, params, plan);
+    }
+
+    /// @notice The consortium: the only account that manages agencies and the phase cap.
+    function consortium() external view returns (address) {
+        return _CONSORTIUM;
+    }
+
+    /// @notice The Tender implementation every tender is a clone of.
+    function tenderImplementation() external view returns (address) {
+        return _TENDER_IMPLEMENTATION;
+    }
+
+    /// @notice The Agreement implementation tenders clone on acceptance.
+    function agreementImplementation() external view returns (address) {
+        return _AGREEMENT_IMPLEMENTATION;
+    }
+
+    /// @notice The maximum tender budget of the current rollout phase.
+    function phaseCap() external view returns (uint256) {
+        return _phase.cap;
+    }
+
+    /// @notice How many tenders were published (ids run from 1 to this).
+    function tenderCount() external view returns (uint256) {
+        return _phase.tenderCount;
+    }
+
+    /// @notice Whether `agency` may publish tenders.
+    function isAgency(address agency) external view returns (bool) {
+        return _agencies[agency].active;
+    }
+
+    /// @notice The tender with id `id`. Reverts with {RegistryUnknownTender}.
+    function tenderOf(uint256 id) external view returns (address) {
+        return _record(id).tender;
+    }
+
+    /// @notice The OCDS ocid of tender `id`: `<prefix>-<id>`. Reverts with {RegistryUnknownTender}.
+    function ocid(uint256 id) external view returns (string memory) {
+        _record(id);
+        return string.concat(_ocidPrefix, "-", Strings.toString(id));
+    }
+
+    /// @notice The OCDS ocid prefix of this registry.
+    function ocidPrefix() external view returns (string memory) {
+        return _ocidPrefix;
+    }
+
+    /// @notice Ids of the tenders `agency` published, newest first (a view: walks a list).
+    function tendersOf(address agency) external view returns (uint256[] memory ids) {
+        AgencyRecord memory record = _agencies[agency];
+        ids = new uint256[](record.tenderCount);
+        uint256 id = record.lastTenderId;
+        for (uint256 i = 0; i < ids.length; ++i) {
+            ids[i] = id;
+            id = _tenders[id].previousOfAgency;
+        }
+    }
+
+    /// @dev The packed layout {Tender} reads back (see its `_O_*` offsets).
+    function _cloneArgs(
+        TenderParams calldata params,
+        bytes32 planHash
+    ) private view returns (bytes memory) {
+        bytes memory head = abi.encodePacked(
+            msg.sender,
+            params.token,
+            uint88(params.budget),
+            uint88(params.bond),
+            params.biddingDeadline,
+            params.revealDeadline,
+            params.acceptanceWindow,
+            uint8(params.method)
+        );
+        return
+            abi.encodePacked(
+                head,
+                params.terms.retentionBps,
+                params.terms.warrantyPeriod,
+                params.terms.latePenaltyBpsPerDay,
+                params.terms.latePenaltyCapBps,
+                params.documentsHash,
+                planHash
+            );
+    }
+
+    function _checkParams(TenderParams calldata params, uint256 cap) private view {
+        if (address(params.token) == address(0)) revert RegistryZeroAddress();
+        if (
+            params.budget == 0 ||
+            params.budget > type(uint88).max ||
+            params.bond > type(uint88).max
+        ) revert RegistryInvalidAmounts(params.budget, params.bond);
+        if (params.budget > cap) revert RegistryBudgetAboveCap(params.budget, cap);
+        if (params.biddingDeadline <= block.timestamp || params.revealDeadline <= params.biddingDeadline) {
+            revert RegistryInvalidDeadlines(
+                params.biddingDeadline,
+                params.revealDeadline,
+                block.timestamp
+            );
+        }
+        if (params.acceptanceWindow == 0) {
+            revert RegistryInvalidAcceptanceWindow(params.acceptanceWindow);
+        }
+        if (params.terms.retentionBps > _BPS || params.terms.latePenaltyCapBps > _BPS) {
+            revert RegistryInvalidTerms(params.terms.retentionBps, params.terms.latePenaltyCapBps);
+        }
+    }
+
+    function _checkPlan(MilestonePlan[] calldata plan) private pure {
+        uint256 sum;
+        bool zeroShare;
+        for (uint256 i = 0; i < plan.length; ++i) {
+            sum += plan[i].shareBps;
+            zeroShare = zeroShare || plan[i].shareBps == 0;
+        }
+        if (plan.length == 0 || plan.length > MAX_MILESTONES || sum != _BPS || zeroShare) {
+            revert RegistryInvalidPlan(plan.length, sum);
+        }
+    }
+
+    function _record(uint256 id) private view returns (TenderRecord memory record) {
+        record = _tenders[id];
+        if (record.tender == address(0)) revert RegistryUnknownTender(id);
+    }
+
+    function _checkConsortium() private view {
+        if (msg.sender != _CONSORTIUM) revert RegistryNotConsortium(msg.sender);
+    }
+}

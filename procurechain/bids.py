@@ -1,0 +1,161 @@
+"""Sealed bids: commitments, salts that can always be recomputed, and a local journal.
+
+The salt of a bid is ``keccak256`` of the bidder's own EIP-712 signature over
+``(chainId, tender, bidder, nonce)``. Signatures by eth-account (and hardware wallets) are
+deterministic (RFC 6979), so ``reveal`` recomputes the salt from the key: losing the
+journal loses nothing. The journal only remembers which price and document hash were bid.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from eip712.messages import EIP712Domain, EIP712Message
+from eth_abi import encode
+from eth_pydantic_types import abi
+from eth_utils import keccak, to_checksum_address
+
+from procurechain.errors import ProcurechainError
+
+__all__ = [
+    "BidJournal",
+    "BidRecord",
+    "BidSaltMessage",
+    "bid_salt",
+    "commitment",
+    "default_journal_path",
+]
+
+
+class BidSaltMessage(EIP712Message):
+    """The typed data a bidder signs to derive the salt of one bid."""
+
+    eip712_domain = EIP712Domain(name="procurechain bid salt", version="1")
+
+    chainId: abi.uint256  # noqa: N815 (EIP-712 field name)
+    tender: abi.address
+    bidder: abi.address
+    nonce: abi.uint256
+
+
+def commitment(
+    chain_id: int, tender: str, bidder: str, price: int, salt: bytes, doc_hash: bytes
+) -> bytes:
+    """The sealed-bid commitment the Tender recomputes at reveal.
+
+    Args:
+        chain_id: the chain's id.
+        tender: the tender's address.
+        bidder: the bidder's address (the commitment cannot be copied by another address).
+        price: the bid price in token base units.
+        salt: 32 secret bytes (see :func:`bid_salt`).
+        doc_hash: hash of the bid documents.
+
+    Returns:
+        ``keccak256(abi.encode(chainid, tender, bidder, price, salt, docHash))``.
+    """
+    if len(salt) != 32 or len(doc_hash) != 32:
+        raise ProcurechainError("salt and document hash must be 32 bytes each")
+    return keccak(
+        encode(
+            ["uint256", "address", "address", "uint256", "bytes32", "bytes32"],
+            [
+                chain_id,
+                to_checksum_address(tender),
+                to_checksum_address(bidder),
+                price,
+                salt,
+                doc_hash,
+            ],
+        )
+    )
+
+
+def bid_salt(account: Any, chain_id: int, tender: str, nonce: int = 0) -> bytes:
+    """Derive the salt of a bid from the bidder's signature, so it can always be recomputed.
+
+    Args:
+        account: an Ape account (test account or keyfile account) of the bidder.
+        chain_id: the chain's id.
+        tender: the tender's address.
+        nonce: distinguishes several bids of one bidder on one tender (a replaced bid).
+
+    Returns:
+        ``keccak256`` of the 65-byte signature (r, s, v).
+
+    Raises:
+        ProcurechainError: the account refused to sign.
+    """
+    message = BidSaltMessage(
+        chainId=chain_id,
+        tender=to_checksum_address(tender),
+        bidder=to_checksum_address(account.address),
+        nonce=nonce,
+    )
+    signature = account.sign_message(message)
+    if signature is None:
+        raise ProcurechainError(
+            f"account {account.address} did not sign the bid-salt message; "
+            "unlock it (or answer yes when asked) and try again"
+        )
+    return keccak(signature.encode_rsv())
+
+
+@dataclass(frozen=True)
+class BidRecord:
+    """What a bidder committed to: enough, with the key, to reveal later."""
+
+    chain_id: int
+    tender: str
+    bidder: str
+    nonce: int
+    price: int
+    doc_hash: str
+    commitment: str
+
+
+def default_journal_path() -> Path:
+    """``$PROCURECHAIN_HOME/bids.json``, by default ``~/.procurechain/bids.json``."""
+    home = Path(os.environ.get("PROCURECHAIN_HOME", Path.home() / ".procurechain"))
+    return home / "bids.json"
+
+
+class BidJournal:
+    """A local JSON file of committed bids (a convenience: salts are never stored)."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path or default_journal_path()
+
+    def records(self) -> list[BidRecord]:
+        """Every recorded bid, oldest first."""
+        if not self.path.exists():
+            return []
+        try:
+            rows = json.loads(self.path.read_text())
+        except json.JSONDecodeError as err:
+            raise ProcurechainError(
+                f"the bid journal {self.path} is not valid JSON; fix or move it away"
+            ) from err
+        return [BidRecord(**row) for row in rows]
+
+    def add(self, record: BidRecord) -> None:
+        """Append a record (the latest record for a tender and bidder is the live one)."""
+        rows = [asdict(r) for r in self.records()] + [asdict(record)]
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(rows, indent=2))
+        tmp.replace(self.path)
+
+    def latest(self, chain_id: int, tender: str, bidder: str) -> BidRecord | None:
+        """The last bid recorded for this tender and bidder, or ``None``."""
+        tender, bidder = to_checksum_address(tender), to_checksum_address(bidder)
+        matches = [
+            r
+            for r in self.records()
+            if r.chain_id == chain_id and r.tender == tender and r.bidder == bidder
+        ]
+        return matches[-1] if matches else None
