@@ -10,17 +10,15 @@ import {Tender, TenderParams} from "./Tender.sol";
 /// @notice The public index of tenders: which agencies may buy, how much they may buy in the
 /// current rollout phase, and every tender by id and by agency with its OCDS `ocid`.
 /// @dev Tenders are EIP-1167 clones of one {Tender} implementation, deployed by this contract
-/// in its constructor, with their parameters as immutable args in the clone's code.
+/// in its constructor, with their parameters as immutable args in the clone's code. The index
+/// costs no storage per tender: this contract CREATEs nothing but tenders after its
+/// constructor, so tender `id` lives at the CREATE address for nonce `id + 1`; the index by
+/// agency is a list threaded through each tender's immutable `previousOfAgency`.
 contract Registry {
     struct AgencyRecord {
         bool active;
         uint64 tenderCount;
         uint64 lastTenderId;
-    }
-
-    struct TenderRecord {
-        address tender;
-        uint64 previousOfAgency;
     }
 
     struct Phase {
@@ -39,7 +37,6 @@ contract Registry {
     string private _ocidPrefix;
     Phase private _phase;
     mapping(address agency => AgencyRecord) private _agencies;
-    mapping(uint256 id => TenderRecord) private _tenders;
 
     /// @notice The consortium admitted a buying agency.
     event AgencyAdded(address indexed agency);
@@ -47,13 +44,14 @@ contract Registry {
     event AgencyRemoved(address indexed agency);
     /// @notice The consortium raised the maximum budget of the rollout phase.
     event PhaseCapRaised(uint256 previousCap, uint256 newCap);
-    /// @notice An agency published a tender. The full milestone plan lives only here (the
-    /// tender keeps its hash); the other parameters are readable from the tender.
+    /// @notice An agency published a tender. The documents hash and the full milestone plan
+    /// live only here (the tender keeps the plan's hash); every other parameter is readable
+    /// from the tender's views.
     event TenderCreated(
         uint256 indexed id,
         address indexed tender,
         address indexed agency,
-        TenderParams params,
+        bytes32 documentsHash,
         MilestonePlan[] plan
     );
 
@@ -143,15 +141,15 @@ contract Registry {
         _checkParams(params, phase.cap);
         _checkPlan(plan);
 
-        bytes memory args = _cloneArgs(params, keccak256(abi.encode(plan)));
+        bytes memory args = _cloneArgs(params, agency.lastTenderId, keccak256(abi.encode(plan)));
         tender = Clones.cloneWithImmutableArgs(_TENDER_IMPLEMENTATION, args);
+        id = phase.tenderCount + 1;
+        assert(tender == _tenderAddress(id)); // the storage-free index holds
         Tender(tender).initialize();
 
-        id = phase.tenderCount + 1;
         _phase.tenderCount = uint64(id);
-        _tenders[id] = TenderRecord(tender, agency.lastTenderId);
         _agencies[msg.sender] = AgencyRecord(true, agency.tenderCount + 1, uint64(id));
-        emit TenderCreated(id, tender, msg.sender, params, plan);
+        emit TenderCreated(id, tender, msg.sender, params.documentsHash, plan);
     }
 
     /// @notice The consortium: the only account that manages agencies and the phase cap.
@@ -186,12 +184,13 @@ contract Registry {
 
     /// @notice The tender with id `id`. Reverts with {RegistryUnknownTender}.
     function tenderOf(uint256 id) external view returns (address) {
-        return _record(id).tender;
+        _checkId(id);
+        return _tenderAddress(id);
     }
 
     /// @notice The OCDS ocid of tender `id`: `<prefix>-<id>`. Reverts with {RegistryUnknownTender}.
     function ocid(uint256 id) external view returns (string memory) {
-        _record(id);
+        _checkId(id);
         return string.concat(_ocidPrefix, "-", Strings.toString(id));
     }
 
@@ -207,13 +206,14 @@ contract Registry {
         uint256 id = record.lastTenderId;
         for (uint256 i = 0; i < ids.length; ++i) {
             ids[i] = id;
-            id = _tenders[id].previousOfAgency;
+            id = Tender(_tenderAddress(id)).previousOfAgency();
         }
     }
 
     /// @dev The packed layout {Tender} reads back (see its `_O_*` offsets).
     function _cloneArgs(
         TenderParams calldata params,
+        uint64 previousOfAgency,
         bytes32 planHash
     ) private view returns (bytes memory) {
         bytes memory head = abi.encodePacked(
@@ -233,7 +233,7 @@ contract Registry {
                 params.terms.warrantyPeriod,
                 params.terms.latePenaltyBpsPerDay,
                 params.terms.latePenaltyCapBps,
-                params.documentsHash,
+                previousOfAgency,
                 planHash
             );
     }
@@ -273,9 +273,33 @@ contract Registry {
         }
     }
 
-    function _record(uint256 id) private view returns (TenderRecord memory record) {
-        record = _tenders[id];
-        if (record.tender == address(0)) revert RegistryUnknownTender(id);
+    function _checkId(uint256 id) private view {
+        if (id == 0 || id > _phase.tenderCount) revert RegistryUnknownTender(id);
+    }
+
+    /// @dev The CREATE address of this contract's nonce `id + 1` (nonce 1 made the
+    /// implementation): keccak256(rlp([address(this), nonce]))[12:].
+    function _tenderAddress(uint256 id) private view returns (address) {
+        uint256 nonce = id + 1;
+        bytes memory rlp;
+        if (nonce <= 0x7f) {
+            rlp = abi.encodePacked(bytes1(0xd6), bytes1(0x94), address(this), uint8(nonce));
+        } else {
+            uint256 length;
+            for (uint256 v = nonce; v != 0; v >>= 8) ++length;
+            bytes memory bigEndian = new bytes(length);
+            for (uint256 i = 0; i < length; ++i) {
+                bigEndian[i] = bytes1(uint8(nonce >> (8 * (length - 1 - i))));
+            }
+            rlp = abi.encodePacked(
+                bytes1(uint8(0xd6 + length)),
+                bytes1(0x94),
+                address(this),
+                bytes1(uint8(0x80 + length)),
+                bigEndian
+            );
+        }
+        return address(uint160(uint256(keccak256(rlp))));
     }
 
     function _checkConsortium() private view {

@@ -110,10 +110,10 @@ contract Tender is ReentrancyGuardTransient {
     uint256 private constant _O_WARRANTY = 79; // uint32
     uint256 private constant _O_PENALTY = 83; // uint16
     uint256 private constant _O_PENALTY_CAP = 85; // uint16
-    uint256 private constant _O_DOCS = 87; // bytes32
-    uint256 private constant _O_PLAN = 119; // bytes32
+    uint256 private constant _O_PREVIOUS = 87; // uint64
+    uint256 private constant _O_PLAN = 95; // bytes32
     /// @notice Length of the packed immutable args a Tender clone carries.
-    uint256 public constant ARGS_LENGTH = 151;
+    uint256 public constant ARGS_LENGTH = 127;
 
     address private immutable _CONSORTIUM;
     address private immutable _REGISTRY;
@@ -631,9 +631,10 @@ contract Tender is ReentrancyGuardTransient {
             });
     }
 
-    /// @notice Hash of the tender documents.
-    function documentsHash() external view returns (bytes32) {
-        return _arg(_O_DOCS);
+    /// @notice Id of the buyer's previous tender in the Registry (0 if none): the Registry's
+    /// index by agency is a list threaded through the tenders' immutable args.
+    function previousOfAgency() external view returns (uint256) {
+        return uint256(_arg(_O_PREVIOUS)) >> 192;
     }
 
     /// @notice keccak256(abi.encode(plan)) of the milestone plan; the full plan is in the

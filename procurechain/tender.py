@@ -563,4 +563,5 @@ def sign_permit(token: Any, owner: Any, spender: str, value: int, deadline: int)
     signature = owner.sign_message(message)
     if signature is None:
         raise ProcurechainError(f"{owner.address} did not sign the permit")
-    return signature.v, signature.r, signature.s
+    # r and s are big-endian integers as bytes; a leading zero byte is dropped, so pad them
+    return signature.v, bytes(signature.r).rjust(32, b"\x00"), bytes(signature.s).rjust(32, b"\x00")

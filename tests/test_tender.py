@@ -205,7 +205,7 @@ def test_parameters_live_in_the_clone(tender, tusd, agency, consortium, registry
     assert tender.acceptanceWindow() == WINDOW
     assert tender.awardMethod() == AwardMethod.LOWEST_PRICE
     assert tender.terms() == (500, 90 * 86400, 10, 1_000)
-    assert tender.documentsHash() == keccak(text="tender documents")
+    assert tender.previousOfAgency() == 0
     assert tender.planHash() == plan_hash(PLAN)
     assert tender.consortium() == consortium.address
     assert tender.registry() == registry.address
