@@ -1,0 +1,207 @@
+"""Registry: agencies, the rollout-phase cap, tender creation and the public index."""
+
+from dataclasses import replace
+
+import ape
+import pytest
+from eth_utils import keccak
+
+from procurechain.errors import ProcurechainError
+from procurechain.tender import Milestone, TenderSpec, create_tender, list_tenders, plan_hash
+
+DUSD = 10**6
+CAP = 100_000 * DUSD
+PLAN = (
+    Milestone(4_000, 30 * 86400, keccak(text="20 benches delivered")),
+    Milestone(4_000, 60 * 86400, keccak(text="20 more benches delivered")),
+    Milestone(2_000, 75 * 86400, keccak(text="installation and inspection")),
+)
+ZERO = "0x0000000000000000000000000000000000000000"
+
+
+@pytest.fixture(scope="session")
+def consortium(accounts):
+    return accounts[10]
+
+
+@pytest.fixture
+def agreement_impl(deployer, project):
+    return deployer.deploy(project.RecordingAgreement)
+
+
+@pytest.fixture
+def registry(deployer, project, consortium, agency, agreement_impl):
+    registry = deployer.deploy(project.Registry, consortium, agreement_impl, CAP, "ocds-pc0001")
+    registry.addAgency(agency, sender=consortium)
+    return registry
+
+
+@pytest.fixture
+def spec(token, chain):
+    now = chain.pending_timestamp
+    return TenderSpec(
+        token=str(token.address),
+        budget=50_000 * DUSD,
+        bond=500 * DUSD,
+        bidding_deadline=now + 7 * 86400,
+        reveal_deadline=now + 9 * 86400,
+        acceptance_window=3 * 86400,
+        documents_hash=keccak(text="tender documents"),
+        plan=PLAN,
+    )
+
+
+def create(registry, agency, spec):
+    return registry.createTender(spec.params(), spec.plan_tuples(), sender=agency)
+
+
+def test_constructor_wires_the_implementations(registry, consortium, agreement_impl, project):
+    assert registry.consortium() == consortium.address
+    assert registry.agreementImplementation() == agreement_impl.address
+    assert registry.phaseCap() == CAP
+    assert registry.ocidPrefix() == "ocds-pc0001"
+    implementation = project.Tender.at(registry.tenderImplementation())
+    assert implementation.registry() == registry.address
+    assert implementation.consortium() == consortium.address
+    assert implementation.agreementImplementation() == agreement_impl.address
+
+
+def test_constructor_rejects_zero_addresses(deployer, project, consortium, agreement_impl):
+    with ape.reverts(project.Registry.RegistryZeroAddress):
+        deployer.deploy(project.Registry, ZERO, agreement_impl, CAP, "ocds-x")
+    with ape.reverts(project.Registry.RegistryZeroAddress):
+        deployer.deploy(project.Registry, consortium, ZERO, CAP, "ocds-x")
+
+
+def test_agencies_are_managed_by_the_consortium(registry, consortium, agency, citizen, stranger):
+    with ape.reverts(registry.RegistryNotConsortium, caller=stranger):
+        registry.addAgency(citizen, sender=stranger)
+    with ape.reverts(registry.RegistryNotConsortium, caller=agency):
+        registry.removeAgency(agency, sender=agency)
+    with ape.reverts(registry.RegistryZeroAddress):
+        registry.addAgency(ZERO, sender=consortium)
+    with ape.reverts(registry.RegistryAgencyAlreadyAdded, agency=agency):
+        registry.addAgency(agency, sender=consortium)
+    receipt = registry.addAgency(citizen, sender=consortium)
+    assert receipt.events == [registry.AgencyAdded(citizen)]
+    assert registry.isAgency(citizen)
+    receipt = registry.removeAgency(citizen, sender=consortium)
+    assert receipt.events == [registry.AgencyRemoved(citizen)]
+    assert not registry.isAgency(citizen)
+    with ape.reverts(registry.RegistryUnknownAgency, agency=citizen):
+        registry.removeAgency(citizen, sender=consortium)
+
+
+def test_only_agencies_create_tenders(registry, consortium, agency, stranger, spec):
+    with ape.reverts(registry.RegistryNotAgency, caller=stranger):
+        create(registry, stranger, spec)
+    create(registry, agency, spec)
+    registry.removeAgency(agency, sender=consortium)
+    with ape.reverts(registry.RegistryNotAgency, caller=agency):
+        create(registry, agency, spec)
+    assert registry.tendersOf(agency) == [1]  # its tenders stay in the index
+
+
+def test_phase_cap(registry, consortium, agency, stranger, spec):
+    big = replace(spec, budget=CAP + 1)
+    with ape.reverts(registry.RegistryBudgetAboveCap, budget=CAP + 1, cap=CAP):
+        create(registry, agency, big)
+    with pytest.raises(ProcurechainError, match="exceeds the rollout-phase cap"):
+        create_tender(registry, agency, big)  # checked before anything is sent
+    with ape.reverts(registry.RegistryNotConsortium, caller=stranger):
+        registry.raisePhaseCap(2 * CAP, sender=stranger)
+    with ape.reverts(registry.RegistryPhaseCapNotRaised, current=CAP, requested=CAP):
+        registry.raisePhaseCap(CAP, sender=consortium)
+    receipt = registry.raisePhaseCap(10 * CAP, sender=consortium)
+    assert receipt.events == [registry.PhaseCapRaised(CAP, 10 * CAP)]
+    create(registry, agency, big)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"budget": 0},
+        {"budget": 2**88},
+        {"bond": 2**88},
+    ],
+)
+def test_amounts_must_fit(registry, consortium, agency, spec, change):
+    registry.raisePhaseCap(2**128 - 1, sender=consortium)
+    bad = replace(spec, **change)
+    with ape.reverts(registry.RegistryInvalidAmounts, budget=bad.budget, bond=bad.bond):
+        create(registry, agency, bad)
+
+
+def test_deadlines_must_be_ordered_and_in_the_future(registry, agency, spec, chain):
+    late = replace(spec, bidding_deadline=chain.pending_timestamp - 1)
+    with ape.reverts(registry.RegistryInvalidDeadlines, biddingDeadline=late.bidding_deadline):
+        create(registry, agency, late)
+    crossed = replace(spec, reveal_deadline=spec.bidding_deadline)
+    with ape.reverts(
+        registry.RegistryInvalidDeadlines,
+        biddingDeadline=crossed.bidding_deadline,
+        revealDeadline=crossed.reveal_deadline,
+    ):
+        create(registry, agency, crossed)
+
+
+def test_other_parameters_are_checked(registry, agency, spec):
+    with ape.reverts(registry.RegistryZeroAddress):
+        create(registry, agency, replace(spec, token=ZERO))
+    with ape.reverts(registry.RegistryInvalidAcceptanceWindow, window=0):
+        create(registry, agency, replace(spec, acceptance_window=0))
+    with ape.reverts(registry.RegistryInvalidTerms, retentionBps=10_001, latePenaltyCapBps=0):
+        create(registry, agency, replace(spec, retention_bps=10_001))
+    with ape.reverts(registry.RegistryInvalidTerms, retentionBps=0, latePenaltyCapBps=10_001):
+        create(registry, agency, replace(spec, late_penalty_cap_bps=10_001))
+
+
+@pytest.mark.parametrize(
+    "plan, length, total",
+    [
+        ((), 0, 0),
+        ((Milestone(6_000, 1, b"\x01" * 32),), 1, 6_000),
+        ((Milestone(10_000, 1, b"\x01" * 32), Milestone(0, 2, b"\x02" * 32)), 2, 10_000),
+        (tuple(Milestone(250, i, b"\x01" * 32) for i in range(40)), 40, 10_000),
+    ],
+)
+def test_the_plan_must_be_whole(registry, agency, spec, plan, length, total):
+    with ape.reverts(registry.RegistryInvalidPlan, milestones=length, shareSum=total):
+        create(registry, agency, replace(spec, plan=plan))
+
+
+def test_index_by_id_and_by_agency(registry, consortium, agency, citizen, spec, project):
+    registry.addAgency(citizen, sender=consortium)
+    receipt = create(registry, agency, spec)
+    tender = registry.tenderOf(1)
+    assert receipt.events.filter(registry.TenderCreated) == [
+        registry.TenderCreated(1, tender, agency, spec.documents_hash, spec.plan_tuples())
+    ]
+    assert project.Tender.at(tender).planHash() == plan_hash(PLAN)
+    create(registry, citizen, spec)
+    create(registry, agency, spec)
+    assert registry.tenderCount() == 3
+    assert registry.tendersOf(agency) == [3, 1]
+    assert registry.tendersOf(citizen) == [2]
+    assert registry.tendersOf(ZERO) == []
+    assert registry.ocid(3) == "ocds-pc0001-3"
+    assert project.Tender.at(registry.tenderOf(3)).previousOfAgency() == 1
+    assert [(i, o) for i, o, _ in list_tenders(registry)] == [
+        (3, "ocds-pc0001-3"),
+        (2, "ocds-pc0001-2"),
+        (1, "ocds-pc0001-1"),
+    ]
+    assert [i for i, _, _ in list_tenders(registry, agency.address)] == [3, 1]
+    for unknown in (0, 4):
+        with ape.reverts(registry.RegistryUnknownTender, id=unknown):
+            registry.tenderOf(unknown)
+        with ape.reverts(registry.RegistryUnknownTender, id=unknown):
+            registry.ocid(unknown)
+
+
+def test_index_holds_past_a_one_byte_nonce(registry, agency, spec):
+    """Tender 127 is the registry's nonce 128: the two-byte RLP branch of the address."""
+    for _ in range(130):
+        create(registry, agency, spec)  # createTender asserts the computed address
+    assert registry.tendersOf(agency)[:3] == [130, 129, 128]
+    assert registry.tenderOf(130) != registry.tenderOf(129)
