@@ -22,6 +22,7 @@ from eth_account import Account
 from eth_account.messages import SignableMessage, encode_typed_data
 from eth_utils import is_address, keccak, to_checksum_address
 
+from procurechain import network
 from procurechain.calls import Call
 from procurechain.errors import ProcurechainError, register_sentences
 
@@ -385,15 +386,9 @@ def _verify_signature(digest: bytes, signer: str, signature: bytes, source: str)
         )
 
 
-def _chain_id() -> int:
-    from ape import chain
-
-    return chain.chain_id
-
-
 def _check_target(proposal: Proposal, consortium: Any) -> None:
     """Refuse a bundle meant for another chain or another consortium."""
-    chain_id = _chain_id()
+    chain_id = network.chain_id()
     if proposal.chain_id != chain_id:
         raise ProcurechainError(
             f"this proposal is for chain {proposal.chain_id} but you are connected to chain "
@@ -473,7 +468,7 @@ def propose(
         target=call.target, value=call.value, data=call.data, nonce=nonce, deadline=deadline
     )
     return Proposal(
-        chain_id=chain.chain_id,
+        chain_id=network.chain_id(),
         consortium=to_checksum_address(str(consortium.address)),
         action=action,
         description=call.description,
