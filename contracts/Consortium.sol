@@ -94,7 +94,6 @@ contract Consortium is EIP712, ReentrancyGuardTransient {
         bytes32 indexed actionHash,
         address indexed target,
         bytes4 indexed selector,
-        uint256 nonce,
         uint256 value,
         address[] signers
     );
@@ -200,7 +199,7 @@ contract Consortium is EIP712, ReentrancyGuardTransient {
         bytes32 actionHash = hashAction(action);
         bytes4 selector = _selectorOf(action.data);
         address[] memory signers = _authorize(actionHash, action, selector, signatures);
-        emit ActionExecuted(actionHash, action.target, selector, action.nonce, action.value, signers);
+        emit ActionExecuted(actionHash, action.target, selector, action.value, signers);
 
         (bool success, bytes memory returndata) = action.target.call{value: action.value}(action.data);
         return Address.verifyCallResult(success, returndata);
