@@ -89,7 +89,9 @@ class Devnet:
             return False
         anvil = which("anvil")
         if anvil is None:
-            raise ProcurechainError("anvil is not on PATH; run `make` first (it links .venv/bin/anvil)")
+            raise ProcurechainError(
+                "anvil is not on PATH; run `make setup` first (it links .venv/bin/anvil)"
+            )
         self.folder.mkdir(parents=True, exist_ok=True)
         command = [
             anvil,
