@@ -38,3 +38,70 @@ def call_of(contract: object, method: str, *args: object, description: str = "")
     handler = getattr(contract, method)
     data = handler.encode_input(*args)
     return Call(target=str(contract.address), data=bytes(data), description=description)
+
+
+def parse_arg(abi_type: str, text: str) -> object:
+    """Turn one command-line argument into a value of ``abi_type``, or raise a clear error.
+
+    Supports address, bool, (u)int<N>, bytes<N>, bytes and string.
+    """
+    from eth_utils import is_address
+
+    from procurechain.errors import ProcurechainError
+
+    value = text.strip()
+    if abi_type == "address":
+        if not is_address(value):
+            raise ProcurechainError(f"{text!r} is not an address (expected 0x and 40 hex digits)")
+        return to_checksum_address(value)
+    if abi_type == "bool":
+        if value.lower() not in {"true", "false"}:
+            raise ProcurechainError(f"{text!r} is not a bool (use true or false)")
+        return value.lower() == "true"
+    if abi_type.startswith(("uint", "int")):
+        signed = abi_type.startswith("int")
+        bits = int(abi_type[3 + (not signed) :] or 256)
+        try:
+            number = int(value, 0)
+        except ValueError as err:
+            raise ProcurechainError(f"{text!r} is not a whole number for {abi_type}") from err
+        low, high = (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1) if signed else (0, 2**bits - 1)
+        if not low <= number <= high:
+            raise ProcurechainError(f"{text!r} is out of range for {abi_type} ({low}..{high})")
+        return number
+    if abi_type.startswith("bytes"):
+        if not value.startswith("0x"):
+            raise ProcurechainError(f"{text!r} must be 0x-prefixed hex for {abi_type}")
+        try:
+            raw = bytes.fromhex(value[2:])
+        except ValueError as err:
+            raise ProcurechainError(f"{text!r} is not valid hex for {abi_type}") from err
+        size = abi_type[5:]
+        if size and len(raw) != int(size):
+            raise ProcurechainError(f"{text!r} is {len(raw)} bytes; {abi_type} needs {size}")
+        return raw
+    if abi_type == "string":
+        return text
+    raise ProcurechainError(f"argument type {abi_type} is not supported on the command line")
+
+
+def call_from_signature(
+    target: str, signature: str, args: list[str], *, value: int = 0, description: str = ""
+) -> Call:
+    """Build a :class:`Call` from a function signature such as ``setThreshold(uint256)`` and
+    command-line arguments."""
+    from eth_abi import encode
+    from eth_utils import function_signature_to_4byte_selector
+
+    from procurechain.errors import ProcurechainError
+
+    compact = signature.replace(" ", "")
+    if "(" not in compact or not compact.endswith(")"):
+        raise ProcurechainError(f"{signature!r} is not a function signature like name(type,...)")
+    types_text = compact[compact.index("(") + 1 : -1]
+    types = [t for t in types_text.split(",") if t]
+    if len(types) != len(args):
+        raise ProcurechainError(f"{compact} takes {len(types)} arguments, {len(args)} given")
+    values = [parse_arg(t, a) for t, a in zip(types, args, strict=True)]
+    data = function_signature_to_4byte_selector(compact) + encode(types, values)
+    return Call(target=target, data=data, value=value, description=description or compact)

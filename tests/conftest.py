@@ -77,4 +77,4 @@ def stranger(accounts):
 @pytest.fixture
 def token(deployer, project):
     """dUSD: 6 decimals, EIP-2612 permit."""
-    return deployer.deploy(project.DemoStablecoin)
+    return deployer.deploy(project.DemoStablecoin, deployer)

@@ -1,0 +1,1 @@
+"""Benchmarks (`make bench`): gas per operation and driver throughput, never run as tests."""

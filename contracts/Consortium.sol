@@ -1,0 +1,528 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.28;
+
+import {Address} from "@openzeppelin/contracts/utils/Address.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {EnumerableSet} from "@openzeppelin/contracts/utils/structs/EnumerableSet.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+
+/// @title Consortium
+/// @notice The authority over every privileged step of a procurement: an M-of-N multisig whose
+/// members hold roles (agency, auditor, citizen, technical, legal), with per-function role
+/// requirements, conflict-of-interest recusal and unordered single-use nonces.
+/// @dev An action is the EIP-712 struct
+/// `Action(address target,uint256 value,bytes data,uint256 nonce,uint256 deadline)`.
+/// Members sign it off-chain (ECDSA, low-s only) or approve its hash on-chain; anyone may then
+/// submit it to {execute} with the signatures packed 65 bytes each, sorted by signer address.
+/// An on-chain approval is packed Safe-style: `r` = the member's address, `s` = 0, `v` = 1.
+/// Membership, roles, threshold, policies and recusal lifts change only through {execute}
+/// on this contract itself.
+contract Consortium is EIP712, ReentrancyGuardTransient {
+    using EnumerableSet for EnumerableSet.AddressSet;
+
+    // ------------------------------------------------------------------ roles
+
+    uint8 public constant AGENCY = 1 << 0;
+    uint8 public constant AUDITOR = 1 << 1;
+    uint8 public constant CITIZEN = 1 << 2;
+    uint8 public constant TECHNICAL = 1 << 3;
+    uint8 public constant LEGAL = 1 << 4;
+    uint8 private constant _ALL_ROLES = (1 << 5) - 1;
+    uint256 private constant _ROLE_COUNT = 5;
+
+    bytes32 public constant ACTION_TYPEHASH =
+        keccak256("Action(address target,uint256 value,bytes data,uint256 nonce,uint256 deadline)");
+
+    uint256 private constant _SIGNATURE_LENGTH = 65;
+    uint8 private constant _APPROVED_HASH_V = 1;
+
+    // ------------------------------------------------------------------ storage
+
+    /// @notice What the consortium is asked to do: `target.call{value}(data)`, once (nonce),
+    /// before `deadline` (a unix timestamp).
+    struct Action {
+        address target;
+        uint256 value;
+        bytes data;
+        uint256 nonce;
+        uint256 deadline;
+    }
+
+    struct Member {
+        bool active;
+        uint8 roles;
+        /// number of open conflict declarations (kept across removal and re-admission)
+        uint32 conflicts;
+    }
+
+    struct Policy {
+        /// every role bit set here must be held by at least one signer
+        uint8 requiredRoles;
+        /// 0: none; k: the k-th 32-byte argument of the call is an address that is also a
+        /// subject of the action (members recused for it do not count)
+        uint8 subjectArg;
+    }
+
+    EnumerableSet.AddressSet private _memberSet;
+    mapping(address member => Member) private _members;
+    /// member => subject => reason hash (non-zero while recused)
+    mapping(address member => mapping(address subject => bytes32 reasonHash)) private _conflicts;
+    mapping(bytes4 selector => Policy) private _policies;
+    /// unordered nonces: bit (nonce & 255) of word (nonce >> 8) is set once the nonce is used
+    mapping(uint256 word => uint256 bits) private _nonceBitmap;
+    mapping(address member => mapping(bytes32 actionHash => bool)) private _approvals;
+
+    uint16 private _threshold;
+    /// how many active members hold each role
+    uint16[_ROLE_COUNT] private _roleHolders;
+    /// how many policies require each role
+    uint16[_ROLE_COUNT] private _roleRequirements;
+
+    // ------------------------------------------------------------------ events
+
+    event MemberAdded(address indexed member, uint8 roles);
+    event MemberRemoved(address indexed member);
+    event MemberRolesChanged(address indexed member, uint8 previousRoles, uint8 roles);
+    event ThresholdChanged(uint256 previousThreshold, uint256 threshold);
+    event PolicySet(bytes4 indexed selector, uint8 requiredRoles, uint8 subjectArg);
+    event ConflictDeclared(address indexed member, address indexed subject, bytes32 reasonHash);
+    event ConflictLifted(address indexed member, address indexed subject);
+    event ActionApproved(bytes32 indexed actionHash, address indexed member);
+    event ApprovalRevoked(bytes32 indexed actionHash, address indexed member);
+    event ActionExecuted(
+        bytes32 indexed actionHash,
+        address indexed target,
+        bytes4 indexed selector,
+        uint256 value,
+        address[] signers
+    );
+    event FundsReceived(address indexed sender, uint256 amount);
+
+    // ------------------------------------------------------------------ errors
+
+    error ConsortiumNotSelf(address caller);
+    error ConsortiumNotMember(address account);
+    error ConsortiumAlreadyMember(address account);
+    error ConsortiumInvalidMember(address account);
+    error ConsortiumInvalidRoles(uint8 roles);
+    error ConsortiumInvalidThreshold(uint256 threshold, uint256 memberCount);
+    error ConsortiumThresholdUnreachable(uint256 threshold, uint256 memberCountAfter);
+    error ConsortiumRoleStillRequired(uint8 role);
+    error ConsortiumRoleUnfilled(uint8 role);
+    error ConsortiumInvalidSubjectArg(uint8 subjectArg);
+    error ConsortiumLengthMismatch(uint256 members, uint256 roles);
+    error ConsortiumActionExpired(uint256 deadline, uint256 now_);
+    error ConsortiumNonceUsed(uint256 nonce);
+    error ConsortiumSignatureLength(uint256 length);
+    error ConsortiumBelowThreshold(uint256 signers, uint256 threshold);
+    error ConsortiumInvalidSignature(uint256 index);
+    error ConsortiumMalleableSignature(uint256 index, bytes32 s);
+    error ConsortiumSignersNotSorted(uint256 index, address signer, address previous);
+    error ConsortiumNotApproved(address member, bytes32 actionHash);
+    error ConsortiumSignerRecused(address signer, address subject);
+    error ConsortiumMissingRoles(uint8 required, uint8 present);
+    error ConsortiumEmptyReason();
+    error ConsortiumConflictAlreadyDeclared(address member, address subject);
+    error ConsortiumNoConflict(address member, address subject);
+
+    // ------------------------------------------------------------------ modifiers
+
+    modifier onlySelf() {
+        _checkSelf();
+        _;
+    }
+
+    modifier onlyMember() {
+        _checkMember(msg.sender);
+        _;
+    }
+
+    // ------------------------------------------------------------------ construction
+
+    /// @notice Creates the consortium with its first members, threshold and policies.
+    /// @param members initial members (distinct, non-zero)
+    /// @param roles role bits of each member (non-zero, within AGENCY..LEGAL)
+    /// @param threshold signatures needed, 1 <= threshold <= members.length
+    /// @param selectors function selectors that get a policy
+    /// @param policies the policy of each selector
+    constructor(
+        address[] memory members,
+        uint8[] memory roles,
+        uint256 threshold,
+        bytes4[] memory selectors,
+        Policy[] memory policies
+    ) EIP712("procurechain Consortium", "1") {
+        if (members.length != roles.length) revert ConsortiumLengthMismatch(members.length, roles.length);
+        if (selectors.length != policies.length) {
+            revert ConsortiumLengthMismatch(selectors.length, policies.length);
+        }
+        for (uint256 i = 0; i < members.length; ++i) {
+            _addMember(members[i], roles[i]);
+        }
+        _setThreshold(threshold);
+        for (uint256 i = 0; i < selectors.length; ++i) {
+            _setPolicy(selectors[i], policies[i].requiredRoles, policies[i].subjectArg);
+        }
+    }
+
+    /// @notice Accepts ether, so actions may carry value.
+    /// @dev Emits {FundsReceived}.
+    receive() external payable {
+        emit FundsReceived(msg.sender, msg.value);
+    }
+
+    // ------------------------------------------------------------------ execution
+
+    /// @notice Executes an action approved by enough members: `target.call{value}(data)`.
+    /// @param action the action, exactly as signed
+    /// @param signatures the packed signatures and approvals
+    /// @dev Anyone may submit. `signatures` packs 65 bytes per signer (r, s, v), sorted by
+    /// strictly increasing signer address; an on-chain approval is (r = member, s = 0, v = 1).
+    /// The nonce is consumed before the call; if the call reverts, its revert data is re-raised
+    /// and nothing (not even the nonce) is consumed.
+    /// Emits {ActionExecuted}.
+    /// Reverts with ConsortiumActionExpired, ConsortiumNonceUsed, ConsortiumSignatureLength,
+    /// ConsortiumBelowThreshold, ConsortiumInvalidSignature, ConsortiumMalleableSignature,
+    /// ConsortiumSignersNotSorted, ConsortiumNotApproved, ConsortiumNotMember,
+    /// ConsortiumSignerRecused, ConsortiumMissingRoles, or the call's own error.
+    /// @return the call's return data
+    function execute(Action calldata action, bytes calldata signatures)
+        external
+        payable
+        nonReentrant
+        returns (bytes memory)
+    {
+        if (block.timestamp > action.deadline) revert ConsortiumActionExpired(action.deadline, block.timestamp);
+        _useNonce(action.nonce);
+
+        bytes32 actionHash = hashAction(action);
+        bytes4 selector = _selectorOf(action.data);
+        address[] memory signers = _authorize(actionHash, action, selector, signatures);
+        emit ActionExecuted(actionHash, action.target, selector, action.value, signers);
+
+        (bool success, bytes memory returndata) = action.target.call{value: action.value}(action.data);
+        return Address.verifyCallResult(success, returndata);
+    }
+
+    /// @notice Approves an action hash on-chain; counts exactly like a signature.
+    /// @dev Members only. Emits {ActionApproved}. Reverts with ConsortiumNotMember.
+    function approveHash(bytes32 actionHash) external onlyMember {
+        _approvals[msg.sender][actionHash] = true;
+        emit ActionApproved(actionHash, msg.sender);
+    }
+
+    /// @notice Withdraws an on-chain approval before the action is executed.
+    /// @dev Emits {ApprovalRevoked}. Reverts with ConsortiumNotApproved if there is none.
+    function revokeApproval(bytes32 actionHash) external {
+        if (!_approvals[msg.sender][actionHash]) revert ConsortiumNotApproved(msg.sender, actionHash);
+        delete _approvals[msg.sender][actionHash];
+        emit ApprovalRevoked(actionHash, msg.sender);
+    }
+
+    // ------------------------------------------------------------------ conflicts of interest
+
+    /// @notice Declares the caller's conflict of interest with `subject` (a tender, an
+    /// agreement, a bidder). From now on the caller's signature and approval do not count
+    /// for actions aimed at that subject.
+    /// @dev Members only. Emits {ConflictDeclared}. Reverts with ConsortiumNotMember,
+    /// ConsortiumEmptyReason, ConsortiumConflictAlreadyDeclared.
+    /// @param reasonHash hash of the published declaration (non-zero)
+    function declareConflict(address subject, bytes32 reasonHash) external onlyMember {
+        if (reasonHash == bytes32(0)) revert ConsortiumEmptyReason();
+        if (_conflicts[msg.sender][subject] != bytes32(0)) {
+            revert ConsortiumConflictAlreadyDeclared(msg.sender, subject);
+        }
+        _conflicts[msg.sender][subject] = reasonHash;
+        ++_members[msg.sender].conflicts;
+        emit ConflictDeclared(msg.sender, subject, reasonHash);
+    }
+
+    /// @notice Lifts a member's recusal. Only through {execute} on this contract.
+    /// @dev Emits {ConflictLifted}. Reverts with ConsortiumNotSelf, ConsortiumNoConflict.
+    function liftConflict(address member, address subject) external onlySelf {
+        if (_conflicts[member][subject] == bytes32(0)) revert ConsortiumNoConflict(member, subject);
+        delete _conflicts[member][subject];
+        --_members[member].conflicts;
+        emit ConflictLifted(member, subject);
+    }
+
+    // ------------------------------------------------------------------ self-governance
+
+    /// @notice Adds a member with the given role bits. Only through {execute}.
+    /// @dev Emits {MemberAdded}. Reverts with ConsortiumNotSelf, ConsortiumInvalidMember,
+    /// ConsortiumAlreadyMember, ConsortiumInvalidRoles.
+    function addMember(address member, uint8 roles) external onlySelf {
+        _addMember(member, roles);
+    }
+
+    /// @notice Removes a member. Only through {execute}.
+    /// @dev Emits {MemberRemoved}. Reverts with ConsortiumNotSelf, ConsortiumNotMember,
+    /// ConsortiumThresholdUnreachable (fewer members than the threshold would remain),
+    /// ConsortiumRoleStillRequired (the last holder of a role some policy requires).
+    function removeMember(address member) external onlySelf {
+        Member storage m = _members[member];
+        if (!m.active) revert ConsortiumNotMember(member);
+        uint256 remaining = _memberSet.length() - 1;
+        if (remaining < _threshold) revert ConsortiumThresholdUnreachable(_threshold, remaining);
+        _changeRoleHolders(m.roles, 0);
+        m.active = false;
+        m.roles = 0;
+        _memberSet.remove(member);
+        emit MemberRemoved(member);
+    }
+
+    /// @notice Replaces a member's role bits. Only through {execute}.
+    /// @dev Emits {MemberRolesChanged}. Reverts with ConsortiumNotSelf, ConsortiumNotMember,
+    /// ConsortiumInvalidRoles, ConsortiumRoleStillRequired.
+    function setMemberRoles(address member, uint8 roles) external onlySelf {
+        Member storage m = _members[member];
+        if (!m.active) revert ConsortiumNotMember(member);
+        _checkRoles(roles);
+        uint8 previous = m.roles;
+        _changeRoleHolders(previous, roles);
+        m.roles = roles;
+        emit MemberRolesChanged(member, previous, roles);
+    }
+
+    /// @notice Sets how many signatures an action needs. Only through {execute}.
+    /// @dev Emits {ThresholdChanged}. Reverts with ConsortiumNotSelf, ConsortiumInvalidThreshold.
+    function setThreshold(uint256 threshold) external onlySelf {
+        _setThreshold(threshold);
+    }
+
+    /// @notice Sets the role requirement and subject argument for a function selector.
+    /// Only through {execute}.
+    /// @dev Emits {PolicySet}. Reverts with ConsortiumNotSelf, ConsortiumInvalidRoles,
+    /// ConsortiumRoleUnfilled (no current member holds a required role),
+    /// ConsortiumInvalidSubjectArg.
+    function setPolicy(bytes4 selector, uint8 requiredRoles, uint8 subjectArg) external onlySelf {
+        _setPolicy(selector, requiredRoles, subjectArg);
+    }
+
+    // ------------------------------------------------------------------ views
+
+    /// @notice The EIP-712 digest members sign (or approve on-chain) for an action.
+    function hashAction(Action calldata action) public view returns (bytes32) {
+        return _hashTypedDataV4(
+            keccak256(
+                abi.encode(
+                    ACTION_TYPEHASH,
+                    action.target,
+                    action.value,
+                    keccak256(action.data),
+                    action.nonce,
+                    action.deadline
+                )
+            )
+        );
+    }
+
+    /// @notice All current members, in no particular order.
+    function members() external view returns (address[] memory) {
+        return _memberSet.values();
+    }
+
+    /// @notice Number of current members.
+    function memberCount() external view returns (uint256) {
+        return _memberSet.length();
+    }
+
+    /// @notice Whether `account` is a current member, its role bits and its open conflicts.
+    function memberInfo(address account) external view returns (bool active, uint8 roles, uint32 conflicts) {
+        Member memory m = _members[account];
+        return (m.active, m.roles, m.conflicts);
+    }
+
+    /// @notice Whether `account` is a current member.
+    function isMember(address account) external view returns (bool) {
+        return _members[account].active;
+    }
+
+    /// @notice Signatures an action needs.
+    function threshold() external view returns (uint256) {
+        return _threshold;
+    }
+
+    /// @notice Role requirement and subject argument for a selector (zeros if none).
+    function policyOf(bytes4 selector) external view returns (uint8 requiredRoles, uint8 subjectArg) {
+        Policy memory p = _policies[selector];
+        return (p.requiredRoles, p.subjectArg);
+    }
+
+    /// @notice Number of current members holding `role` (a single role bit).
+    function roleHolders(uint8 role) external view returns (uint256) {
+        return _roleHolders[_roleIndex(role)];
+    }
+
+    /// @notice The reason hash of `member`'s declared conflict with `subject`, zero if none.
+    function conflictOf(address member, address subject) external view returns (bytes32) {
+        return _conflicts[member][subject];
+    }
+
+    /// @notice Whether `member` approved `actionHash` on-chain.
+    function isApproved(address member, bytes32 actionHash) external view returns (bool) {
+        return _approvals[member][actionHash];
+    }
+
+    /// @notice Whether `nonce` was used by an executed action.
+    function isNonceUsed(uint256 nonce) external view returns (bool) {
+        return _nonceBitmap[nonce >> 8] & (1 << (nonce & 0xff)) != 0;
+    }
+
+    /// @notice The used-nonce bits of one 256-nonce word (nonces word*256 .. word*256+255).
+    function nonceBitmap(uint256 word) external view returns (uint256) {
+        return _nonceBitmap[word];
+    }
+
+    // ------------------------------------------------------------------ internals
+
+    function _checkSelf() internal view {
+        if (msg.sender != address(this)) revert ConsortiumNotSelf(msg.sender);
+    }
+
+    function _checkMember(address account) internal view {
+        if (!_members[account].active) revert ConsortiumNotMember(account);
+    }
+
+    function _checkRoles(uint8 roles) private pure {
+        if (roles == 0 || roles & ~_ALL_ROLES != 0) revert ConsortiumInvalidRoles(roles);
+    }
+
+    function _useNonce(uint256 nonce) private {
+        uint256 bit = 1 << (nonce & 0xff);
+        uint256 bits = _nonceBitmap[nonce >> 8];
+        if (bits & bit != 0) revert ConsortiumNonceUsed(nonce);
+        _nonceBitmap[nonce >> 8] = bits | bit;
+    }
+
+    /// @dev Reads the `k`-th static argument as an address subject (zero when k is 0 or the
+    /// calldata is too short to hold it).
+    function _subjectFromArgs(bytes calldata data, uint8 k) private pure returns (address) {
+        if (k == 0) return address(0);
+        uint256 end = 4 + 32 * uint256(k);
+        if (data.length < end) return address(0);
+        return address(uint160(uint256(bytes32(data[end - 32:end]))));
+    }
+
+    function _selectorOf(bytes calldata data) private pure returns (bytes4) {
+        return data.length >= 4 ? bytes4(data[:4]) : bytes4(0);
+    }
+
+    /// @dev Checks the signatures against membership, order, recusal, threshold and the
+    /// selector's role requirement; returns the signers.
+    function _authorize(
+        bytes32 actionHash,
+        Action calldata action,
+        bytes4 selector,
+        bytes calldata signatures
+    ) private view returns (address[] memory signers) {
+        Policy memory policy = _policies[selector];
+        address target = action.target;
+        address argSubject = _subjectFromArgs(action.data, policy.subjectArg);
+        uint256 length = signatures.length;
+        if (length == 0 || length % _SIGNATURE_LENGTH != 0) revert ConsortiumSignatureLength(length);
+        uint256 count = length / _SIGNATURE_LENGTH;
+        if (count < _threshold) revert ConsortiumBelowThreshold(count, _threshold);
+
+        signers = new address[](count);
+        address previous = address(0);
+        uint8 present = 0;
+        for (uint256 i = 0; i < count; ++i) {
+            address signer = _recoverSigner(actionHash, signatures, i);
+            if (signer <= previous) revert ConsortiumSignersNotSorted(i, signer, previous);
+            Member memory m = _members[signer];
+            if (!m.active) revert ConsortiumNotMember(signer);
+            if (m.conflicts != 0) {
+                if (_conflicts[signer][target] != bytes32(0)) revert ConsortiumSignerRecused(signer, target);
+                if (argSubject != address(0) && _conflicts[signer][argSubject] != bytes32(0)) {
+                    revert ConsortiumSignerRecused(signer, argSubject);
+                }
+            }
+            present |= m.roles;
+            signers[i] = signer;
+            previous = signer;
+        }
+        if (present & policy.requiredRoles != policy.requiredRoles) {
+            revert ConsortiumMissingRoles(policy.requiredRoles, present);
+        }
+    }
+
+    /// @dev Recovers the signer of the `index`-th packed signature, or the member whose
+    /// on-chain approval it stands for.
+    function _recoverSigner(
+        bytes32 actionHash,
+        bytes calldata signatures,
+        uint256 index
+    ) private view returns (address) {
+        uint256 offset = index * _SIGNATURE_LENGTH;
+        bytes32 r = bytes32(signatures[offset:offset + 32]);
+        bytes32 s = bytes32(signatures[offset + 32:offset + 64]);
+        uint8 v = uint8(signatures[offset + 64]);
+        if (v == _APPROVED_HASH_V) {
+            address member = address(uint160(uint256(r)));
+            if (!_approvals[member][actionHash]) revert ConsortiumNotApproved(member, actionHash);
+            return member;
+        }
+        (address signer, ECDSA.RecoverError error, ) = ECDSA.tryRecover(actionHash, v, r, s);
+        if (error == ECDSA.RecoverError.InvalidSignatureS) revert ConsortiumMalleableSignature(index, s);
+        if (error != ECDSA.RecoverError.NoError) revert ConsortiumInvalidSignature(index);
+        return signer;
+    }
+
+    function _addMember(address member, uint8 roles) private {
+        if (member == address(0) || member == address(this)) revert ConsortiumInvalidMember(member);
+        _checkRoles(roles);
+        Member storage m = _members[member];
+        if (m.active) revert ConsortiumAlreadyMember(member);
+        m.active = true;
+        m.roles = roles;
+        _memberSet.add(member);
+        _changeRoleHolders(0, roles);
+        emit MemberAdded(member, roles);
+    }
+
+    function _setThreshold(uint256 threshold_) private {
+        uint256 count = _memberSet.length();
+        if (threshold_ == 0 || threshold_ > count) revert ConsortiumInvalidThreshold(threshold_, count);
+        uint256 previous = _threshold;
+        _threshold = uint16(threshold_);
+        emit ThresholdChanged(previous, threshold_);
+    }
+
+    function _setPolicy(bytes4 selector, uint8 requiredRoles, uint8 subjectArg) private {
+        if (requiredRoles & ~_ALL_ROLES != 0) revert ConsortiumInvalidRoles(requiredRoles);
+        if (subjectArg > 16) revert ConsortiumInvalidSubjectArg(subjectArg);
+        Policy storage p = _policies[selector];
+        for (uint256 i = 0; i < _ROLE_COUNT; ++i) {
+            uint8 role = uint8(1 << i);
+            if (requiredRoles & role != 0 && _roleHolders[i] == 0) revert ConsortiumRoleUnfilled(role);
+            if (p.requiredRoles & role != 0) --_roleRequirements[i];
+            if (requiredRoles & role != 0) ++_roleRequirements[i];
+        }
+        p.requiredRoles = requiredRoles;
+        p.subjectArg = subjectArg;
+        emit PolicySet(selector, requiredRoles, subjectArg);
+    }
+
+    /// @dev Moves a member's role count from `previous` to `next` bits; refuses to leave a
+    /// role that some policy requires without any holder.
+    function _changeRoleHolders(uint8 previous, uint8 next) private {
+        for (uint256 i = 0; i < _ROLE_COUNT; ++i) {
+            uint8 role = uint8(1 << i);
+            if (previous & role != 0 && next & role == 0) {
+                uint16 holders = --_roleHolders[i];
+                if (holders == 0 && _roleRequirements[i] != 0) revert ConsortiumRoleStillRequired(role);
+            } else if (previous & role == 0 && next & role != 0) {
+                ++_roleHolders[i];
+            }
+        }
+    }
+
+    function _roleIndex(uint8 role) private pure returns (uint256) {
+        for (uint256 i = 0; i < _ROLE_COUNT; ++i) {
+            if (role == uint8(1 << i)) return i;
+        }
+        revert ConsortiumInvalidRoles(role);
+    }
+}

@@ -1,0 +1,592 @@
+"""Consortium decisions: EIP-712 actions, proposal bundles that members sign one by one, execution.
+
+A proposal bundle is a small JSON file holding the chain id, the consortium's address, the
+action (target, value, calldata, nonce, deadline), a human description and the signatures
+collected so far. Signers on different machines pass it around; each ``sign`` reads the file,
+checks it was not tampered with and that it is meant for the chain and consortium it is
+connected to, adds one signature and writes the file atomically. Anyone may then
+``execute`` it once enough members with the required roles have signed or approved on-chain.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from eth_account import Account
+from eth_account.messages import SignableMessage, encode_typed_data
+from eth_utils import is_address, keccak, to_checksum_address
+
+from procurechain import network
+from procurechain.calls import Call
+from procurechain.errors import ProcurechainError, register_sentences
+
+__all__ = [
+    "BUNDLE_FORMAT",
+    "DOMAIN_NAME",
+    "DOMAIN_VERSION",
+    "ROLES",
+    "Action",
+    "Proposal",
+    "ProposalStatus",
+    "approve",
+    "execute",
+    "next_nonce",
+    "pack_signatures",
+    "propose",
+    "revoke",
+    "role_bits",
+    "role_names",
+    "sign",
+    "signature_bytes",
+    "status",
+]
+
+DOMAIN_NAME = "procurechain Consortium"
+DOMAIN_VERSION = "1"
+BUNDLE_FORMAT = "procurechain-proposal/1"
+DEFAULT_TTL = 7 * 24 * 3600
+APPROVED_HASH_V = 1
+
+ROLES: dict[str, int] = {
+    "agency": 1 << 0,
+    "auditor": 1 << 1,
+    "citizen": 1 << 2,
+    "technical": 1 << 3,
+    "legal": 1 << 4,
+}
+
+_ACTION_TYPES = {
+    "EIP712Domain": [
+        {"name": "name", "type": "string"},
+        {"name": "version", "type": "string"},
+        {"name": "chainId", "type": "uint256"},
+        {"name": "verifyingContract", "type": "address"},
+    ],
+    "Action": [
+        {"name": "target", "type": "address"},
+        {"name": "value", "type": "uint256"},
+        {"name": "data", "type": "bytes"},
+        {"name": "nonce", "type": "uint256"},
+        {"name": "deadline", "type": "uint256"},
+    ],
+}
+
+register_sentences(
+    {
+        "ConsortiumNotSelf": "only the consortium itself (through an executed proposal) may do "
+        "this; {caller} tried",
+        "ConsortiumNotMember": "{account} is not a member of the consortium",
+        "ConsortiumAlreadyMember": "{account} is already a member",
+        "ConsortiumInvalidMember": "{account} cannot be a member",
+        "ConsortiumInvalidRoles": "role bits {roles} are not valid (use agency, auditor, citizen, "
+        "technical, legal)",
+        "ConsortiumInvalidThreshold": "threshold {threshold} is impossible with {memberCount} "
+        "members (it must be between 1 and the member count)",
+        "ConsortiumThresholdUnreachable": "removing that member would leave {memberCountAfter} "
+        "members, fewer than the threshold {threshold}; lower the threshold first",
+        "ConsortiumRoleStillRequired": "that change leaves no member with role {role}, which a "
+        "policy requires; change the policy first",
+        "ConsortiumRoleUnfilled": "no member holds role {role}, so that policy could never be met",
+        "ConsortiumInvalidSubjectArg": "subject argument {subjectArg} is out of range (0-16)",
+        "ConsortiumLengthMismatch": "the lists have different lengths ({members} vs {roles})",
+        "ConsortiumActionExpired": "the proposal expired at {deadline} (chain time is {now_}); "
+        "propose it again",
+        "ConsortiumNonceUsed": "nonce {nonce} was already used: this proposal (or another with "
+        "the same nonce) was executed; propose again for a new nonce",
+        "ConsortiumSignatureLength": "the packed signatures are {length} bytes, not a multiple "
+        "of 65",
+        "ConsortiumBelowThreshold": "{signers} signatures count but the consortium needs "
+        "{threshold}; collect more signatures",
+        "ConsortiumInvalidSignature": "signature #{index} is not a valid signature",
+        "ConsortiumMalleableSignature": "signature #{index} has a high s value (malleable) and "
+        "is refused",
+        "ConsortiumSignersNotSorted": "signer #{index} ({signer}) is not after {previous}: "
+        "signatures must be sorted by signer address without duplicates",
+        "ConsortiumNotApproved": "{member} has not approved action {actionHash} on-chain",
+        "ConsortiumSignerRecused": "{signer} declared a conflict of interest with {subject} and "
+        "does not count for this action",
+        "ConsortiumMissingRoles": "the signers hold roles {present} but this action requires "
+        "{required}; a member with the missing role must sign",
+        "ConsortiumEmptyReason": "a conflict declaration needs the hash of a published reason",
+        "ConsortiumConflictAlreadyDeclared": "{member} already declared a conflict with {subject}",
+        "ConsortiumNoConflict": "{member} has no declared conflict with {subject}",
+    }
+)
+
+
+def role_bits(names: Iterable[str]) -> int:
+    """Role names (``agency``, ``auditor``, ...) to the contract's role bits."""
+    bits = 0
+    for name in names:
+        key = name.strip().lower()
+        if key not in ROLES:
+            raise ProcurechainError(f"unknown role {name!r}; use one of {', '.join(ROLES)}")
+        bits |= ROLES[key]
+    return bits
+
+
+def role_names(bits: int) -> list[str]:
+    """The contract's role bits to role names."""
+    return [name for name, bit in ROLES.items() if bits & bit]
+
+
+@dataclass(frozen=True)
+class Action:
+    """The EIP-712 ``Action`` struct members sign."""
+
+    target: str
+    value: int
+    data: bytes
+    nonce: int
+    deadline: int
+
+    def as_tuple(self) -> tuple[str, int, bytes, int, int]:
+        """The struct as the contract's ABI tuple."""
+        return (self.target, self.value, self.data, self.nonce, self.deadline)
+
+    def typed_data(self, chain_id: int, consortium: str) -> dict[str, Any]:
+        """The full EIP-712 typed-data message (as wallets display it)."""
+        return {
+            "types": _ACTION_TYPES,
+            "primaryType": "Action",
+            "domain": {
+                "name": DOMAIN_NAME,
+                "version": DOMAIN_VERSION,
+                "chainId": chain_id,
+                "verifyingContract": consortium,
+            },
+            "message": {
+                "target": self.target,
+                "value": self.value,
+                "data": self.data,
+                "nonce": self.nonce,
+                "deadline": self.deadline,
+            },
+        }
+
+    def signable(self, chain_id: int, consortium: str) -> SignableMessage:
+        return encode_typed_data(full_message=self.typed_data(chain_id, consortium))
+
+    def digest(self, chain_id: int, consortium: str) -> bytes:
+        """The 32-byte hash the contract verifies signatures against."""
+        message = self.signable(chain_id, consortium)
+        return keccak(b"\x19" + message.version + message.header + message.body)
+
+
+@dataclass
+class Proposal:
+    """A proposal bundle: an action for one consortium on one chain, and its signatures."""
+
+    chain_id: int
+    consortium: str
+    action: Action
+    description: str
+    signatures: dict[str, bytes] = field(default_factory=dict)
+
+    @property
+    def action_hash(self) -> bytes:
+        return self.action.digest(self.chain_id, self.consortium)
+
+    @property
+    def selector(self) -> bytes:
+        return self.action.data[:4]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": BUNDLE_FORMAT,
+            "chainId": self.chain_id,
+            "consortium": self.consortium,
+            "description": self.description,
+            "action": {
+                "target": self.action.target,
+                "value": str(self.action.value),
+                "data": "0x" + self.action.data.hex(),
+                "nonce": str(self.action.nonce),
+                "deadline": self.action.deadline,
+            },
+            "actionHash": "0x" + self.action_hash.hex(),
+            "signatures": [
+                {"signer": signer, "signature": "0x" + signature.hex()}
+                for signer, signature in sorted(self.signatures.items(), key=_address_key)
+            ],
+        }
+
+    @classmethod
+    def from_json(cls, document: Any, source: str = "bundle") -> Proposal:
+        """Parse and verify a bundle: fields, action hash and every signature.
+
+        Raises:
+            ProcurechainError: the bundle is malformed, was changed after it was proposed,
+                or carries a signature that is not its signer's.
+        """
+        try:
+            if document.get("format") != BUNDLE_FORMAT:
+                raise ProcurechainError(
+                    f"{source} is not a procurechain proposal (format {document.get('format')!r})"
+                )
+            raw = document["action"]
+            action = Action(
+                target=_address(raw["target"], "action.target"),
+                value=int(raw["value"]),
+                data=_hex_bytes(raw["data"], "action.data"),
+                nonce=int(raw["nonce"]),
+                deadline=int(raw["deadline"]),
+            )
+            if action.value < 0 or action.nonce < 0 or action.deadline < 0:
+                raise ProcurechainError(f"{source} has a negative value, nonce or deadline")
+            proposal = cls(
+                chain_id=int(document["chainId"]),
+                consortium=_address(document["consortium"], "consortium"),
+                action=action,
+                description=str(document.get("description", "")),
+            )
+            recorded_hash = _hex_bytes(document["actionHash"], "actionHash")
+            entries = document.get("signatures", [])
+            if not isinstance(entries, list):
+                raise ProcurechainError(f"{source}: 'signatures' must be a list")
+            parsed = [
+                (_address(e["signer"], "signer"), _hex_bytes(e["signature"], "signature"))
+                for e in entries
+            ]
+        except (KeyError, TypeError, ValueError, AttributeError) as err:
+            raise ProcurechainError(
+                f"{source} is not a complete proposal bundle ({type(err).__name__}: {err}); "
+                "ask the proposer for the original file"
+            ) from err
+        if recorded_hash != proposal.action_hash:
+            raise ProcurechainError(
+                f"{source} was changed after it was proposed: its action no longer matches its "
+                "hash; ask the proposer for the original file"
+            )
+        for signer, signature in parsed:
+            if signer in proposal.signatures:
+                raise ProcurechainError(f"{source} holds two signatures of {signer}")
+            _verify_signature(proposal.action_hash, signer, signature, source)
+            proposal.signatures[signer] = signature
+        return proposal
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the bundle atomically (a reader never sees a half-written file)."""
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        text = json.dumps(self.to_json(), indent=2) + "\n"
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(text)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return target
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Proposal:
+        """Read and verify a bundle file."""
+        source = str(path)
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as err:
+            raise ProcurechainError(f"cannot read proposal {source}: {err.strerror}") from err
+        try:
+            document = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise ProcurechainError(
+                f"{source} is not valid JSON (truncated or corrupt at line {err.lineno}); "
+                "ask the proposer for the original file"
+            ) from err
+        if not isinstance(document, dict):
+            raise ProcurechainError(f"{source} is not a proposal bundle")
+        return cls.from_json(document, source)
+
+
+@dataclass(frozen=True)
+class ProposalStatus:
+    """Where a proposal stands on chain."""
+
+    threshold: int
+    required_roles: int
+    members: dict[str, int]
+    signed: list[str]
+    approved_onchain: list[str]
+    recused: dict[str, str]
+    missing: list[str]
+    counted: list[str]
+    roles_present: int
+    nonce_used: bool
+    expired: bool
+
+    @property
+    def roles_missing(self) -> int:
+        return self.required_roles & ~self.roles_present
+
+    @property
+    def executable(self) -> bool:
+        return (
+            not self.nonce_used
+            and not self.expired
+            and len(self.counted) >= self.threshold
+            and self.roles_missing == 0
+        )
+
+    def blockers(self) -> list[str]:
+        """Why the proposal cannot be executed yet, one sentence each."""
+        reasons = []
+        if self.nonce_used:
+            reasons.append("its nonce was already used (executed, or superseded)")
+        if self.expired:
+            reasons.append("its deadline has passed; propose it again")
+        if len(self.counted) < self.threshold:
+            reasons.append(f"{len(self.counted)} of {self.threshold} required approvals are in")
+        if self.roles_missing:
+            reasons.append(
+                f"still needs a signer with role {', '.join(role_names(self.roles_missing))}"
+            )
+        return reasons
+
+
+def _address_key(item: tuple[str, bytes]) -> int:
+    return int(item[0], 16)
+
+
+def _address(value: Any, what: str) -> str:
+    if not isinstance(value, str) or not is_address(value):
+        raise ProcurechainError(f"{what} {value!r} is not an address")
+    return to_checksum_address(value)
+
+
+def _hex_bytes(value: Any, what: str) -> bytes:
+    if not isinstance(value, str) or not value.startswith("0x"):
+        raise ProcurechainError(f"{what} must be a 0x-prefixed hex string")
+    try:
+        return bytes.fromhex(value[2:])
+    except ValueError as err:
+        raise ProcurechainError(f"{what} is not valid hex") from err
+
+
+def _verify_signature(digest: bytes, signer: str, signature: bytes, source: str) -> None:
+    if len(signature) != 65:
+        raise ProcurechainError(f"{source}: the signature of {signer} is not 65 bytes")
+    try:
+        recovered = Account._recover_hash(digest, signature=signature)
+    except Exception as err:  # eth-keys raises several types for garbage input
+        raise ProcurechainError(f"{source}: the signature of {signer} is malformed") from err
+    if recovered != signer:
+        raise ProcurechainError(
+            f"{source}: the signature listed for {signer} was made by {recovered}; the bundle "
+            "was tampered with"
+        )
+
+
+def _check_target(proposal: Proposal, consortium: Any) -> None:
+    """Refuse a bundle meant for another chain or another consortium."""
+    chain_id = network.chain_id()
+    if proposal.chain_id != chain_id:
+        raise ProcurechainError(
+            f"this proposal is for chain {proposal.chain_id} but you are connected to chain "
+            f"{chain_id}; use --network for the right chain"
+        )
+    if to_checksum_address(str(consortium.address)) != proposal.consortium:
+        raise ProcurechainError(
+            f"this proposal is for consortium {proposal.consortium}, not {consortium.address}"
+        )
+    domain = consortium.eip712Domain()
+    name, version, domain_chain, verifying = domain[1], domain[2], domain[3], domain[4]
+    if (name, version, domain_chain, to_checksum_address(verifying)) != (
+        DOMAIN_NAME,
+        DOMAIN_VERSION,
+        chain_id,
+        proposal.consortium,
+    ):
+        raise ProcurechainError(
+            f"the contract at {proposal.consortium} is not a procurechain consortium "
+            f"(EIP-712 domain {name!r} v{version})"
+        )
+
+
+def signature_bytes(signature: Any) -> bytes:
+    """An Ape ``MessageSignature`` as the 65 bytes ``r || s || v`` the contract takes."""
+    r, s = bytes(signature.r), bytes(signature.s)
+    if len(r) > 32 or len(s) > 32:
+        raise ProcurechainError("the account returned a malformed signature")
+    return r.rjust(32, b"\0") + s.rjust(32, b"\0") + bytes([signature.v])
+
+
+def next_nonce(consortium: Any, avoid: Iterable[int] = ()) -> int:
+    """The lowest nonce the consortium has not used and that is not in ``avoid``.
+
+    Low nonces share bitmap words, so executing them costs less gas than random ones.
+    """
+    taken = set(avoid)
+    word = 0
+    while True:
+        bits = int(consortium.nonceBitmap(word))
+        if bits != (1 << 256) - 1:
+            for bit in range(256):
+                nonce = word * 256 + bit
+                if not bits & (1 << bit) and nonce not in taken:
+                    return nonce
+        word += 1
+
+
+def propose(
+    consortium: Any,
+    call: Call,
+    *,
+    nonce: int | None = None,
+    deadline: int | None = None,
+    ttl: int = DEFAULT_TTL,
+    avoid_nonces: Iterable[int] = (),
+) -> Proposal:
+    """Create an unsigned proposal for ``call``.
+
+    Args:
+        consortium: the Consortium contract instance.
+        call: what to do (see :mod:`procurechain.calls`).
+        nonce: a specific unused nonce; default: the lowest free one not in ``avoid_nonces``.
+        deadline: unix time after which the action cannot execute; default: now + ``ttl``.
+        ttl: seconds of validity when ``deadline`` is not given.
+        avoid_nonces: nonces of other pending proposals.
+    """
+    from ape import chain
+
+    if nonce is None:
+        nonce = next_nonce(consortium, avoid_nonces)
+    elif consortium.isNonceUsed(nonce):
+        raise ProcurechainError(f"nonce {nonce} is already used; leave it out to pick a free one")
+    if deadline is None:
+        deadline = chain.blocks.head.timestamp + ttl
+    action = Action(
+        target=call.target, value=call.value, data=call.data, nonce=nonce, deadline=deadline
+    )
+    return Proposal(
+        chain_id=network.chain_id(),
+        consortium=to_checksum_address(str(consortium.address)),
+        action=action,
+        description=call.description,
+    )
+
+
+def sign(proposal: Proposal, consortium: Any, account: Any) -> Proposal:
+    """Add ``account``'s EIP-712 signature to the proposal (the bundle itself is not written).
+
+    Raises:
+        ProcurechainError: wrong chain or consortium, not a member, or the signer refused.
+    """
+    _check_target(proposal, consortium)
+    signer = to_checksum_address(str(account.address))
+    if not consortium.isMember(signer):
+        raise ProcurechainError(f"{signer} is not a member of consortium {proposal.consortium}")
+    signature = account.sign_message(
+        proposal.action.signable(proposal.chain_id, proposal.consortium)
+    )
+    if signature is None:
+        raise ProcurechainError(f"{signer} declined to sign; the bundle is unchanged")
+    encoded = signature_bytes(signature)
+    _verify_signature(proposal.action_hash, signer, encoded, "the new signature")
+    proposal.signatures[signer] = encoded
+    return proposal
+
+
+def approve(proposal: Proposal, consortium: Any, account: Any) -> Any:
+    """Approve the proposal's action hash on-chain from ``account`` (for hardware or contract
+    wallets); returns the receipt."""
+    _check_target(proposal, consortium)
+    if not consortium.isMember(account.address):
+        raise ProcurechainError(f"{account.address} is not a member of the consortium")
+    return consortium.approveHash(proposal.action_hash, sender=account)
+
+
+def revoke(proposal: Proposal, consortium: Any, account: Any) -> Any:
+    """Withdraw ``account``'s on-chain approval of the proposal; returns the receipt."""
+    _check_target(proposal, consortium)
+    if not consortium.isApproved(account.address, proposal.action_hash):
+        raise ProcurechainError(f"{account.address} has no on-chain approval of this proposal")
+    return consortium.revokeApproval(proposal.action_hash, sender=account)
+
+
+def _subjects(proposal: Proposal, consortium: Any) -> tuple[int, list[str]]:
+    required, subject_arg = consortium.policyOf(proposal.selector or b"\x00" * 4)
+    subjects = [proposal.action.target]
+    end = 4 + 32 * int(subject_arg)
+    if subject_arg and len(proposal.action.data) >= end:
+        word = proposal.action.data[end - 32 : end]
+        subject = to_checksum_address(word[12:])
+        if int(subject, 16):
+            subjects.append(subject)
+    return int(required), subjects
+
+
+def status(proposal: Proposal, consortium: Any) -> ProposalStatus:
+    """Who signed or approved, who is missing, who is recused, which roles are still needed."""
+    from ape import chain
+
+    _check_target(proposal, consortium)
+    required, subjects = _subjects(proposal, consortium)
+    digest = proposal.action_hash
+    members: dict[str, int] = {}
+    for address in consortium.members():
+        address = to_checksum_address(address)
+        members[address] = int(consortium.memberInfo(address)[1])
+    recused: dict[str, str] = {}
+    for address in members:
+        for subject in subjects:
+            if int.from_bytes(bytes(consortium.conflictOf(address, subject)), "big"):
+                recused[address] = subject
+                break
+    signed = [a for a in proposal.signatures if a in members]
+    onchain = [a for a in members if consortium.isApproved(a, digest)]
+    counted = sorted({*signed, *onchain} - set(recused), key=lambda a: int(a, 16))
+    roles_present = 0
+    for address in counted:
+        roles_present |= members[address]
+    missing = [a for a in members if a not in counted and a not in recused]
+    return ProposalStatus(
+        threshold=int(consortium.threshold()),
+        required_roles=required,
+        members=members,
+        signed=signed,
+        approved_onchain=onchain,
+        recused=recused,
+        missing=missing,
+        counted=counted,
+        roles_present=roles_present,
+        nonce_used=bool(consortium.isNonceUsed(proposal.action.nonce)),
+        expired=chain.pending_timestamp > proposal.action.deadline,
+    )
+
+
+def pack_signatures(proposal: Proposal, signers: Iterable[str]) -> bytes:
+    """Pack the given signers' entries, sorted by address: their bundle signature if there is
+    one, otherwise an on-chain approval marker (r = address, s = 0, v = 1)."""
+    packed = b""
+    for signer in sorted(set(signers), key=lambda a: int(a, 16)):
+        if signer in proposal.signatures:
+            packed += proposal.signatures[signer]
+        else:
+            packed += bytes(12) + bytes.fromhex(signer[2:]) + bytes(32) + bytes([APPROVED_HASH_V])
+    return packed
+
+
+def execute(proposal: Proposal, consortium: Any, sender: Any) -> Any:
+    """Execute the proposal with every counted signature and approval; returns the receipt.
+
+    Recused members' signatures are left out (they would make the contract revert). Nothing is
+    sent when the proposal cannot pass.
+
+    Raises:
+        ProcurechainError: not enough approvals, a required role missing, expired or used.
+    """
+    current = status(proposal, consortium)
+    if not current.executable:
+        raise ProcurechainError("cannot execute yet: " + "; ".join(current.blockers()))
+    signatures = pack_signatures(proposal, current.counted)
+    return consortium.execute(proposal.action.as_tuple(), signatures, sender=sender)

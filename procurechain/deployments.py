@@ -1,0 +1,90 @@
+"""Where the suite is deployed on each network: a small JSON manifest per network.
+
+``deployments/<network>-<chain id>.json`` maps contract names to addresses, with the block,
+the solc version and the git commit of the deployment, so every script finds the contracts
+again after a restart. The folder can be moved with ``PROCURECHAIN_DEPLOYMENTS``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from eth_utils import is_address, to_checksum_address
+
+from procurechain import network
+from procurechain.errors import ProcurechainError
+
+__all__ = ["contract_at", "deployed", "manifest_path", "read_manifest", "write_manifest"]
+
+
+def _folder() -> Path:
+    return Path(os.environ.get("PROCURECHAIN_DEPLOYMENTS", "deployments"))
+
+
+def manifest_path() -> Path:
+    """The manifest file of the connected network."""
+    from ape import networks
+
+    name = networks.provider.network.name.replace(":", "-")
+    return _folder() / f"{name}-{network.chain_id()}.json"
+
+
+def read_manifest() -> dict[str, Any] | None:
+    """The connected network's manifest, or ``None`` if nothing was deployed there."""
+    path = manifest_path()
+    if not path.exists():
+        return None
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as err:
+        raise ProcurechainError(
+            f"deployment manifest {path} is unreadable ({err}); restore it or redeploy with "
+            "`ape run deploy --force`"
+        ) from err
+    if not isinstance(document, dict) or not isinstance(document.get("contracts"), dict):
+        raise ProcurechainError(
+            f"deployment manifest {path} is corrupt (no 'contracts' table); restore it or "
+            "redeploy with `ape run deploy --force`"
+        )
+    return document
+
+
+def write_manifest(document: dict[str, Any]) -> Path:
+    """Write the connected network's manifest atomically."""
+    path = manifest_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def contract_at(name: str, address: str) -> Any:
+    """The project contract ``name`` at ``address``, checking that code is there."""
+    from ape import chain, project
+
+    if not is_address(address):
+        raise ProcurechainError(f"{address!r} is not an address (expected 0x and 40 hex digits)")
+    address = to_checksum_address(address)
+    if not chain.provider.get_code(address):
+        raise ProcurechainError(
+            f"no contract at {address} on chain {network.chain_id()}; check --network, or deploy "
+            "with `ape run deploy`"
+        )
+    return getattr(project, name).at(address)
+
+
+def deployed(name: str, address: str | None = None) -> Any:
+    """The deployed contract ``name``: at ``address`` if given, else from the manifest."""
+    if address:
+        return contract_at(name, address)
+    manifest = read_manifest()
+    if manifest is None or name not in manifest["contracts"]:
+        raise ProcurechainError(
+            f"no {name} is recorded for this network ({manifest_path()}); deploy with "
+            f"`ape run deploy` or pass its address"
+        )
+    return contract_at(name, manifest["contracts"][name]["address"])

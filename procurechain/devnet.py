@@ -1,0 +1,180 @@
+"""The persistent local devnet: an Anvil that keeps its chain on disk, and devnet-only helpers.
+
+ape-foundry starts a throwaway Anvil for every ``ape test`` / ``ape run`` and cannot pass
+Anvil's ``--state`` option, so the devnet that must survive restarts is started here
+instead: ``anvil --state .devnet/state.json --state-interval 1`` (the chain is written to disk
+every second and on exit, and loaded on start), with Ape's test mnemonic so ``TEST::N``
+accounts are funded. Ape reaches it as the custom network ``ethereum:devnet``
+(``ape-config.yaml``).
+
+Time travel and the faucet are devnet-only: they refuse to run on any other chain.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from shutil import which
+
+from procurechain.errors import ProcurechainError
+
+__all__ = ["DEVNET_CHAIN_ID", "Devnet", "require_devnet", "time_travel"]
+
+DEVNET_CHAIN_ID = 31337
+TEST_MNEMONIC = "test test test test test test test test test test test junk"
+
+
+@dataclass(frozen=True)
+class Devnet:
+    """Where the devnet lives: its port and its folder (state, pid, log)."""
+
+    folder: Path = Path(os.environ.get("PROCURECHAIN_DEVNET_DIR", ".devnet"))
+    port: int = int(os.environ.get("PROCURECHAIN_DEVNET_PORT", "8545"))
+    accounts: int = 30
+
+    @property
+    def uri(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def state_file(self) -> Path:
+        return self.folder / "state.json"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.folder / "anvil.pid"
+
+    @property
+    def log_file(self) -> Path:
+        return self.folder / "anvil.log"
+
+    def _rpc(self, method: str, params: list | None = None, timeout: float = 2.0) -> object:
+        body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params or []})
+        request = urllib.request.Request(
+            self.uri, body.encode(), {"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return json.load(response).get("result")
+
+    def running(self) -> bool:
+        """Whether a node answers on the devnet port."""
+        try:
+            self._rpc("eth_chainId", timeout=0.5)
+        except (urllib.error.URLError, OSError, ValueError):
+            return False
+        return True
+
+    def pid(self) -> int | None:
+        try:
+            return int(self.pid_file.read_text().strip())
+        except (OSError, ValueError):
+            return None
+
+    def start(self, timeout: float = 20.0) -> bool:
+        """Start the devnet unless it already runs; returns True if it was started now."""
+        if self.running():
+            chain_id = int(str(self._rpc("eth_chainId")), 16)
+            if chain_id != DEVNET_CHAIN_ID:
+                raise ProcurechainError(
+                    f"port {self.port} is taken by a node with chain id {chain_id}; stop it or "
+                    "set PROCURECHAIN_DEVNET_PORT"
+                )
+            return False
+        anvil = which("anvil")
+        if anvil is None:
+            raise ProcurechainError(
+                "anvil is not on PATH; run `make setup` first (it links .venv/bin/anvil)"
+            )
+        self.folder.mkdir(parents=True, exist_ok=True)
+        command = [
+            anvil,
+            "--port",
+            str(self.port),
+            "--chain-id",
+            str(DEVNET_CHAIN_ID),
+            "--mnemonic",
+            TEST_MNEMONIC,
+            "--accounts",
+            str(self.accounts),
+            "--balance",
+            "100000",
+            "--state",
+            str(self.state_file),
+            "--state-interval",
+            "1",
+        ]
+        with self.log_file.open("ab") as log:
+            process = subprocess.Popen(
+                command,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        self.pid_file.write_text(f"{process.pid}\n")
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise ProcurechainError(
+                    f"anvil exited at start (code {process.returncode}); see {self.log_file}"
+                )
+            if self.running():
+                return True
+            time.sleep(0.1)
+        process.terminate()
+        raise ProcurechainError(f"anvil did not answer on {self.uri} within {timeout:.0f}s")
+
+    def stop(self, kill: bool = False, timeout: float = 20.0) -> bool:
+        """Stop the devnet (SIGTERM lets Anvil write its state; ``kill`` simulates a crash).
+
+        Returns:
+            True if a running devnet was stopped.
+        """
+        pid = self.pid()
+        if pid is None:
+            return False
+        try:
+            os.kill(pid, signal.SIGKILL if kill else signal.SIGTERM)
+        except ProcessLookupError:
+            self.pid_file.unlink(missing_ok=True)
+            return False
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.05)
+        self.pid_file.unlink(missing_ok=True)
+        return True
+
+
+def require_devnet(what: str) -> None:
+    """Refuse a devnet-only helper (``what``) on any chain but the local devnet."""
+    from procurechain import network
+
+    chain_id = network.chain_id()
+    if chain_id != DEVNET_CHAIN_ID:
+        raise ProcurechainError(
+            f"{what} exists only on the local devnet (chain {DEVNET_CHAIN_ID}); this is chain "
+            f"{chain_id}"
+        )
+
+
+def time_travel(seconds: int) -> int:
+    """Move the devnet's clock forward and mine a block; returns the new block timestamp."""
+    from ape import chain
+
+    require_devnet("time travel")
+    if seconds < 0:
+        raise ProcurechainError("time only moves forward: give a positive number of seconds")
+    target = chain.pending_timestamp + seconds
+    chain.mine(timestamp=target)
+    return int(chain.blocks.head.timestamp)

@@ -1,0 +1,189 @@
+"""Consortium members' commands: propose, sign, approve, revoke, status, execute, conflicts.
+
+ape run consortium members
+ape run consortium propose --function "setThreshold(uint256)" 4 --out p.json
+ape run consortium sign p.json --account auditor
+ape run consortium status p.json
+ape run consortium execute p.json --account agency
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from ape.api import AccountAPI
+from ape.cli import ConnectedProviderCommand, account_option
+from eth_utils import keccak
+
+from procurechain import consortium as cs
+from procurechain.calls import call_from_signature, parse_arg
+from procurechain.cli import one_line_errors
+from procurechain.deployments import contract_at, deployed
+
+consortium_option = click.option(
+    "--consortium",
+    "consortium_address",
+    default=None,
+    help="Consortium address (default: from the deployment manifest).",
+)
+bundle_argument = click.argument(
+    "bundle", type=click.Path(dir_okay=False, path_type=Path), metavar="BUNDLE"
+)
+
+
+def _consortium_of(proposal: cs.Proposal):
+    return contract_at("Consortium", proposal.consortium)
+
+
+@click.group()
+def cli() -> None:
+    """Consortium decisions: M-of-N signatures with roles and recusals."""
+
+
+@cli.command(cls=ConnectedProviderCommand)
+@consortium_option
+@one_line_errors
+def members(consortium_address: str | None) -> None:
+    """List members, their roles and open conflicts, and the threshold."""
+    consortium = deployed("Consortium", consortium_address)
+    click.echo(
+        f"Consortium {consortium.address}: {consortium.threshold()} of {consortium.memberCount()}"
+    )
+    for address in consortium.members():
+        _, roles, conflicts = consortium.memberInfo(address)
+        note = f"  ({conflicts} declared conflict(s))" if conflicts else ""
+        click.echo(f"  {address}  {', '.join(cs.role_names(roles))}{note}")
+
+
+@cli.command(cls=ConnectedProviderCommand)
+@consortium_option
+@click.option("--target", default=None, help="Contract to call (default: the consortium itself).")
+@click.option("--function", "signature", required=True, help='e.g. "setThreshold(uint256)".')
+@click.argument("args", nargs=-1)
+@click.option("--value", default=0, type=click.IntRange(min=0), help="Wei sent with the call.")
+@click.option("--description", default="", help="What this decision does, for the signers.")
+@click.option("--nonce", default=None, type=click.IntRange(min=0), help="Default: lowest free.")
+@click.option("--ttl", default=cs.DEFAULT_TTL, type=click.IntRange(min=60), help="Seconds valid.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@one_line_errors
+def propose(
+    consortium_address: str | None,
+    target: str | None,
+    signature: str,
+    args: tuple[str, ...],
+    value: int,
+    description: str,
+    nonce: int | None,
+    ttl: int,
+    out: Path,
+) -> None:
+    """Write an unsigned proposal bundle for any contract call."""
+    if out.exists():
+        raise click.ClickException(f"{out} exists; choose another --out (nothing was changed)")
+    consortium = deployed("Consortium", consortium_address)
+    target_address = str(parse_arg("address", target)) if target else str(consortium.address)
+    call = call_from_signature(
+        target_address, signature, list(args), value=value, description=description
+    )
+    proposal = cs.propose(consortium, call, nonce=nonce, ttl=ttl)
+    proposal.save(out)
+    click.echo(f"Proposed {call.description} as {out}")
+    click.echo(f"  action hash 0x{proposal.action_hash.hex()}  nonce {proposal.action.nonce}")
+
+
+@cli.command(cls=ConnectedProviderCommand)
+@bundle_argument
+@account_option()
+@one_line_errors
+def sign(bundle: Path, account: AccountAPI) -> None:
+    """Add your signature to a proposal bundle (the file is rewritten atomically)."""
+    proposal = cs.Proposal.load(bundle)
+    cs.sign(proposal, _consortium_of(proposal), account)
+    proposal.save(bundle)
+    click.echo(f"{account.address} signed {bundle} ({len(proposal.signatures)} signature(s))")
+
+
+@cli.command(cls=ConnectedProviderCommand)
+@bundle_argument
+@account_option()
+@one_line_errors
+def approve(bundle: Path, account: AccountAPI) -> None:
+    """Approve the proposal on-chain instead of signing (hardware or contract wallets)."""
+    proposal = cs.Proposal.load(bundle)
+    receipt = cs.approve(proposal, _consortium_of(proposal), account)
+    click.echo(f"{account.address} approved 0x{proposal.action_hash.hex()} (tx {receipt.txn_hash})")
+
+
+@cli.command(cls=ConnectedProviderCommand)
+@bundle_argument
+@account_option()
+@one_line_errors
+def revoke(bundle: Path, account: AccountAPI) -> None:
+    """Withdraw your on-chain approval of a proposal before it is executed."""
+    proposal = cs.Proposal.load(bundle)
+    receipt = cs.revoke(proposal, _consortium_of(proposal), account)
+    click.echo(f"{account.address} revoked its approval (tx {receipt.txn_hash})")
+
+
+@cli.command(cls=ConnectedProviderCommand)
+@bundle_argument
+@one_line_errors
+def status(bundle: Path) -> None:
+    """Who signed, who is missing, who is recused, which roles are still needed."""
+    proposal = cs.Proposal.load(bundle)
+    state = cs.status(proposal, _consortium_of(proposal))
+    click.echo(f"{proposal.description or 'proposal'}  (nonce {proposal.action.nonce})")
+    required = cs.role_names(state.required_roles)
+    click.echo(
+        f"  needs {state.threshold} approvals; required roles: {', '.join(required) or 'none'}"
+    )
+    for member, roles in state.members.items():
+        if member in state.recused:
+            mark = f"recused (conflict with {state.recused[member]}) - does not count"
+        elif member in state.signed:
+            mark = "signed"
+        elif member in state.approved_onchain:
+            mark = "approved on-chain"
+        else:
+            mark = "missing"
+        click.echo(f"  {member}  {', '.join(cs.role_names(roles)):<22} {mark}")
+    if state.executable:
+        click.echo("  ready to execute")
+    else:
+        click.echo("  not executable: " + "; ".join(state.blockers()))
+
+
+@cli.command(cls=ConnectedProviderCommand)
+@bundle_argument
+@account_option()
+@one_line_errors
+def execute(bundle: Path, account: AccountAPI) -> None:
+    """Execute a proposal that has enough signatures (anyone may send it)."""
+    proposal = cs.Proposal.load(bundle)
+    receipt = cs.execute(proposal, _consortium_of(proposal), account)
+    what = proposal.description or "proposal"
+    click.echo(f"Executed {what} (tx {receipt.txn_hash}, gas {receipt.gas_used})")
+
+
+@cli.command("declare-conflict", cls=ConnectedProviderCommand)
+@consortium_option
+@click.argument("subject")
+@click.option("--reason", required=True, help="The published declaration (its hash goes on chain).")
+@account_option()
+@one_line_errors
+def declare_conflict(
+    consortium_address: str | None, subject: str, reason: str, account: AccountAPI
+) -> None:
+    """Declare your conflict of interest with a tender, agreement or bidder."""
+    consortium = deployed("Consortium", consortium_address)
+    subject_address = parse_arg("address", subject)
+    if not reason.strip():
+        raise click.ClickException("--reason must say why (its hash is recorded on chain)")
+    if not consortium.isMember(account.address):
+        raise click.ClickException(f"{account.address} is not a member of the consortium")
+    reason_hash = keccak(text=reason)
+    consortium.declareConflict(subject_address, reason_hash, sender=account)
+    click.echo(
+        f"{account.address} is now recused for {subject_address} (reason 0x{reason_hash.hex()})"
+    )
