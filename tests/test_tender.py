@@ -38,8 +38,9 @@ def consortium(accounts):
 
 
 @pytest.fixture
-def tusd(deployer, project):
-    return deployer.deploy(project.TestToken)
+def tusd(token):
+    """dUSD; the deployer owns it and mints."""
+    return token
 
 
 @pytest.fixture
@@ -86,10 +87,10 @@ def tender(make_tender):
 
 
 @pytest.fixture
-def fund(tusd):
+def fund(tusd, deployer):
     def fund(tender, *bidders, amount=10 * BOND):
         for bidder in bidders:
-            tusd.mint(bidder, amount, sender=bidder)
+            tusd.mint(bidder, amount, sender=deployer)
             tusd.approve(tender, amount, sender=bidder)
 
     return fund
@@ -305,8 +306,8 @@ def test_zero_price_is_invalid(chain, tender, fund, bidder_a):
     assert tender.stage() == Stage.FAILED
 
 
-def test_permit_path_needs_one_transaction(chain, tender, tusd, bidder_a):
-    tusd.mint(bidder_a, BOND, sender=bidder_a)
+def test_permit_path_needs_one_transaction(chain, tender, tusd, deployer, bidder_a):
+    tusd.mint(bidder_a, BOND, sender=deployer)
     price, salt, doc = opening(chain, tender, bidder_a, 45_000 * DUSD)
     sealed = commitment(chain.chain_id, str(tender.address), bidder_a.address, price, salt, doc)
     deadline = chain.pending_timestamp + 3600
@@ -316,8 +317,8 @@ def test_permit_path_needs_one_transaction(chain, tender, tusd, bidder_a):
     assert tender.bidOf(bidder_a)[0] is True
 
 
-def test_front_run_permit_does_not_grief(chain, tender, tusd, bidder_a, stranger):
-    tusd.mint(bidder_a, BOND, sender=bidder_a)
+def test_front_run_permit_does_not_grief(chain, tender, tusd, deployer, bidder_a, stranger):
+    tusd.mint(bidder_a, BOND, sender=deployer)
     price, salt, doc = opening(chain, tender, bidder_a, 45_000 * DUSD)
     sealed = commitment(chain.chain_id, str(tender.address), bidder_a.address, price, salt, doc)
     deadline = chain.pending_timestamp + 3600

@@ -32,7 +32,7 @@ def consortium(accounts):
 def world(accounts, project, chain, consortium):
     """A registry, a token, and ``BIDDERS`` funded fresh bidder accounts."""
     deployer, agency = accounts[0], accounts[1]
-    token = deployer.deploy(project.TestToken)
+    token = deployer.deploy(project.DemoStablecoin, deployer)
     agreement = deployer.deploy(project.RecordingAgreement)
     registry = deployer.deploy(
         project.Registry, consortium, agreement, 100_000 * DUSD, "ocds-pc0001"
@@ -72,7 +72,7 @@ def within(a, b, share=0.02):
     return abs(a - b) <= share * max(a, b)
 
 
-def test_gas_does_not_grow_with_bidders(world, chain, project, consortium):
+def test_gas_does_not_grow_with_bidders(world, chain, project, consortium, deployer):
     registry, token, agency, bidders = world
     gas = {}
 
@@ -84,7 +84,7 @@ def test_gas_does_not_grow_with_bidders(world, chain, project, consortium):
         tenders.append(project.Tender.at(receipt.events.filter(registry.TenderCreated)[0].tender))
     tender, single = tenders  # the second tender gets a single bidder
     lone = bidders[0]
-    token.mint(lone, BOND, sender=lone)
+    token.mint(lone, BOND, sender=deployer)
     token.approve(single, BOND, sender=lone)
     sealed, lone_opening = secret(chain, single, lone, 40_000 * DUSD)
     single.commitBid(sealed, sender=lone)
@@ -97,11 +97,11 @@ def test_gas_does_not_grow_with_bidders(world, chain, project, consortium):
         sealed, secrets[bidder] = secret(chain, tender, bidder, price)
         if n in (0, 1, BIDDERS - 1):
             # a bidder with more than the bond, approving more than the bond: no gas refunds
-            token.mint(bidder, 10 * BOND, sender=bidder)
+            token.mint(bidder, 10 * BOND, sender=deployer)
             token.approve(tender, 10 * BOND, sender=bidder)
             commits.append(tender.commitBid(sealed, sender=bidder).gas_used)
         else:
-            token.mint(bidder, BOND, sender=bidder)
+            token.mint(bidder, BOND, sender=deployer)
             deadline = chain.pending_timestamp + 3600
             v, r, s = sign_permit(token, bidder, str(tender.address), BOND, deadline)
             receipt = tender.commitBidWithPermit(sealed, deadline, v, r, s, sender=bidder)
@@ -142,5 +142,6 @@ def test_gas_does_not_grow_with_bidders(world, chain, project, consortium):
     assert within(gas["award (1 bidder)"], gas["award (100 bidders)"])
     assert within(gas["commit with permit (3rd)"], gas["commit with permit (99th)"])
     # The very first commitment also creates the tender's balance slot in the ERC-20
-    # (zero -> non-zero SSTORE: 22,100 instead of 5,000): exactly 17,100 more, nothing else.
-    assert gas["commit (1st)"] - gas["commit (2nd)"] == 17_100
+    # (zero -> non-zero SSTORE: 22,100 instead of 5,000): 17,100 more, nothing else (give or
+    # take 12 gas per zero byte of calldata, since every commitment is a random hash).
+    assert abs(gas["commit (1st)"] - gas["commit (2nd)"] - 17_100) <= 12 * 8
