@@ -25,6 +25,7 @@ __all__ = [
     "Stage",
     "TenderSpec",
     "TenderStatus",
+    "accept_award",
     "award_call",
     "cancel_call",
     "claim_forfeited_bond",
@@ -34,9 +35,11 @@ __all__ = [
     "disqualify_call",
     "list_tenders",
     "plan_hash",
+    "published_plan",
     "record_lapse",
     "reveal_bid",
     "show",
+    "sign_permit",
     "tender_at",
     "withdraw_bond",
 ]
@@ -338,6 +341,33 @@ def show(tender: Any) -> TenderStatus:
         accept_deadline=None if awardee == _ZERO else int(accept_deadline),
         agreement=None if agreement == _ZERO else str(agreement),
     )
+
+
+def _milestone(item: Any) -> Milestone:
+    if isinstance(item, dict):
+        values = (item["shareBps"], item["dueOffset"], item["descriptionHash"])
+    elif hasattr(item, "shareBps"):
+        values = (item.shareBps, item.dueOffset, item.descriptionHash)
+    else:
+        values = tuple(item)
+    return Milestone(int(values[0]), int(values[1]), bytes(values[2]))
+
+
+def published_plan(registry: Any, tender: Any) -> tuple[Milestone, ...]:
+    """The milestone plan of ``tender``, from the registry's ``TenderCreated`` event.
+
+    Raises:
+        ProcurechainError: the registry never published this tender.
+    """
+    from ape import chain
+
+    address = to_checksum_address(str(tender.address))
+    logs = registry.TenderCreated.range(
+        0, chain.blocks.height + 1, search_topics={"tender": address}
+    )
+    for log in logs:
+        return tuple(_milestone(m) for m in log.plan)
+    raise ProcurechainError(f"registry {registry.address} did not publish tender {address}")
 
 
 def list_tenders(registry: Any, agency: str | None = None) -> list[tuple[int, str, Any]]:

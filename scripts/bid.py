@@ -1,0 +1,185 @@
+"""Bidders: commit, reveal, status, withdraw-bond, accept; anyone: claim-forfeit.
+
+ape run bid commit 0xTENDER --price 45000 --documents bid.pdf --account bidder
+ape run bid reveal 0xTENDER --account bidder          # salt recomputed from your key
+ape run bid status 0xTENDER --account bidder
+ape run bid withdraw-bond 0xTENDER --account bidder
+ape run bid accept 0xTENDER --account supplier        # the awardee creates the Agreement
+ape run bid claim-forfeit 0xTENDER 0xBIDDER --account anyone
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from ape.api import AccountAPI
+from ape.cli import ConnectedProviderCommand, account_option
+from eth_utils import keccak
+
+from procurechain import tender as td
+from procurechain.bids import BidJournal
+from procurechain.cli import one_line_errors, parse_amount
+from procurechain.deployments import contract_at, deployed
+
+tender_argument = click.argument("tender_address", metavar="TENDER")
+journal_option = click.option(
+    "--journal",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Bid journal (default: ~/.procurechain/bids.json).",
+)
+
+
+def _doc_hash(documents: Path | None, doc_hash: str | None) -> bytes | None:
+    if documents is not None:
+        return keccak(documents.read_bytes())
+    if doc_hash is not None:
+        text = doc_hash[2:] if doc_hash.startswith("0x") else doc_hash
+        if len(text) != 64:
+            raise click.BadParameter("--doc-hash needs 32 bytes as 64 hex digits")
+        return bytes.fromhex(text)
+    return None
+
+
+def _decimals(tender: object) -> int:
+    return int(contract_at("DemoStablecoin", str(tender.token())).decimals())  # type: ignore[attr-defined]
+
+
+@click.group()
+def cli() -> None:
+    """Sealed bids on a tender: commit, reveal, bonds, acceptance."""
+
+
+@cli.command(cls=ConnectedProviderCommand)
+@tender_argument
+@click.option("--price", required=True, help="Your price in tokens, e.g. 45000.")
+@click.option("--documents", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--doc-hash", default=None, help="Hash of your bid documents (0x + 64 hex).")
+@click.option("--nonce", default=0, show_default=True, help="Use a new one to replace a bid.")
+@click.option("--permit", is_flag=True, help="Pay the bond with an EIP-2612 permit (one tx).")
+@journal_option
+@account_option()
+@one_line_errors
+def commit(
+    tender_address: str,
+    price: str,
+    documents: Path | None,
+    doc_hash: str | None,
+    nonce: int,
+    permit: bool,
+    journal: Path | None,
+    account: AccountAPI,
+) -> None:
+    """Commit (or replace) a sealed bid; the first commitment pays the bond."""
+    from ape import chain
+
+    tender = contract_at("Tender", tender_address)
+    digest = _doc_hash(documents, doc_hash)
+    if digest is None:
+        raise click.BadParameter("give --documents FILE or --doc-hash HASH")
+    amount = parse_amount(price, _decimals(tender))
+    deadline = int(chain.blocks.head.timestamp) + 3600 if permit else None
+    td.commit_bid(
+        tender,
+        account,
+        amount,
+        digest,
+        nonce=nonce,
+        permit_deadline=deadline,
+        journal=BidJournal(journal),
+    )
+    click.echo(f"Committed a sealed bid of {price} on {tender.address} (nonce {nonce})")
+    click.echo(f"  reveal after {tender.biddingDeadline()} and by {tender.revealDeadline()}")
+
+
+@cli.command(cls=ConnectedProviderCommand)
+@tender_argument
+@click.option("--price", default=None, help="Default: from the journal.")
+@click.option("--documents", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--doc-hash", default=None, help="Default: from the journal.")
+@click.option("--nonce", default=None, type=int, help="Default: from the journal.")
+@journal_option
+@account_option()
+@one_line_errors
+def reveal(
+    tender_address: str,
+    price: str | None,
+    documents: Path | None,
+    doc_hash: str | None,
+    nonce: int | None,
+    journal: Path | None,
+    account: AccountAPI,
+) -> None:
+    """Reveal your bid; the salt is recomputed from your key."""
+    tender = contract_at("Tender", tender_address)
+    amount = None if price is None else parse_amount(price, _decimals(tender))
+    receipt = td.reveal_bid(
+        tender,
+        account,
+        amount,
+        _doc_hash(documents, doc_hash),
+        nonce=nonce,
+        journal=BidJournal(journal),
+    )
+    event = next(iter(receipt.events.filter(tender.BidRevealed)))
+    verdict = "valid" if event.valid else "INVALID (zero or above the budget)"
+    lead = "; it is the lowest so far" if event.leading else ""
+    click.echo(f"Revealed {event.price} on {tender.address}: {verdict}{lead}")
+
+
+@cli.command(cls=ConnectedProviderCommand)
+@tender_argument
+@account_option()
+@one_line_errors
+def status(tender_address: str, account: AccountAPI) -> None:
+    """Show the tender and your bid on it."""
+    tender = contract_at("Tender", tender_address)
+    click.echo("\n".join(td.show(tender).lines()))
+    committed, revealed, valid, excluded, settled, block, price = tender.bidOf(account)
+    if not committed:
+        click.echo(f"{'your bid':>17}: none")
+        return
+    state = "sealed" if not revealed else ("valid" if valid else "invalid")
+    if excluded:
+        state += ", excluded"
+    bond = "paid out" if settled else "held"
+    shown = f" at {price}" if revealed else ""
+    click.echo(f"{'your bid':>17}: {state}{shown}, committed in block {block}, bond {bond}")
+
+
+@cli.command(name="withdraw-bond", cls=ConnectedProviderCommand)
+@tender_argument
+@account_option()
+@one_line_errors
+def withdraw_bond(tender_address: str, account: AccountAPI) -> None:
+    """Take your bond back (revealed bids, once the tender is awarded, cancelled or failed)."""
+    tender = contract_at("Tender", tender_address)
+    td.withdraw_bond(tender, account)
+    click.echo(f"Bond of {tender.bond()} returned to {account.address}")
+
+
+@cli.command(name="claim-forfeit", cls=ConnectedProviderCommand)
+@tender_argument
+@click.argument("bidder")
+@account_option()
+@one_line_errors
+def claim_forfeit(tender_address: str, bidder: str, account: AccountAPI) -> None:
+    """Pay BIDDER's forfeited bond (never revealed, or a lapsed award) to the buyer."""
+    tender = contract_at("Tender", tender_address)
+    td.claim_forfeited_bond(tender, bidder, account)
+    click.echo(f"Bond of {bidder} paid to the buyer {tender.buyer()}")
+
+
+@cli.command(cls=ConnectedProviderCommand)
+@tender_argument
+@click.option("--registry", "registry_address", default=None, help="Default: the manifest's.")
+@account_option()
+@one_line_errors
+def accept(tender_address: str, registry_address: str | None, account: AccountAPI) -> None:
+    """Accept the award: creates the Agreement and returns your bond."""
+    tender = contract_at("Tender", tender_address)
+    registry = deployed("Registry", registry_address or str(tender.registry()))
+    plan = td.published_plan(registry, tender)
+    td.accept_award(tender, account, plan)
+    click.echo(f"Accepted; the agreement is {tender.agreement()}")
