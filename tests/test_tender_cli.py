@@ -101,7 +101,9 @@ def test_a_tender_from_the_command_line(
     # the journal only remembers price and documents; the salt comes from the key
     for index in (6, 7):
         account = f"TEST::{index}"
-        out = ape_run("bid", "reveal", str(tender.address), "--journal", journal, "--account", account)
+        out = ape_run(
+            "bid", "reveal", str(tender.address), "--journal", journal, "--account", account
+        )
         assert "valid" in out
     assert tender.leader() == (bidder_a.address, 45_000 * DUSD)
 
