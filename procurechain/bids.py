@@ -75,7 +75,9 @@ def commitment(
     )
 
 
-def bid_salt(account: Any, chain_id: int, tender: str, nonce: int = 0) -> bytes:
+def bid_salt(
+    account: Any, chain_id: int, tender: str, nonce: int = 0, *, check: bool = False
+) -> bytes:
     """Derive the salt of a bid from the bidder's signature, so it can always be recomputed.
 
     Args:
@@ -83,6 +85,8 @@ def bid_salt(account: Any, chain_id: int, tender: str, nonce: int = 0) -> bytes:
         chain_id: the chain's id.
         tender: the tender's address.
         nonce: distinguishes several bids of one bidder on one tender (a replaced bid).
+        check: sign twice and insist on the same signature (do this before committing: a
+            signer with randomised signatures could never recompute the salt).
 
     Returns:
         ``keccak256`` of the 65-byte signature (r, s, v).
@@ -96,13 +100,23 @@ def bid_salt(account: Any, chain_id: int, tender: str, nonce: int = 0) -> bytes:
         bidder=to_checksum_address(account.address),
         nonce=nonce,
     )
+    signature = _sign(account, message)
+    if check and _sign(account, message).encode_rsv() != signature.encode_rsv():
+        raise ProcurechainError(
+            f"account {account.address} does not sign deterministically, so the bid salt could "
+            "not be recomputed at reveal; bid with a key that signs per RFC 6979"
+        )
+    return keccak(signature.encode_rsv())
+
+
+def _sign(account: Any, message: BidSaltMessage) -> Any:
     signature = account.sign_message(message)
     if signature is None:
         raise ProcurechainError(
             f"account {account.address} did not sign the bid-salt message; "
             "unlock it (or answer yes when asked) and try again"
         )
-    return keccak(signature.encode_rsv())
+    return signature
 
 
 @dataclass(frozen=True)

@@ -441,7 +441,7 @@ def commit_bid(
             f"approve the tender {tender.address} for the bond {bond} first (or use a permit)"
         )
     chain_id = _chain_id()
-    salt = bid_salt(bidder, chain_id, str(tender.address), nonce)
+    salt = bid_salt(bidder, chain_id, str(tender.address), nonce, check=True)
     sealed = commitment(chain_id, str(tender.address), str(bidder.address), price, salt, doc_hash)
     if permit_deadline is not None and first:
         v, r, s = sign_permit(token, bidder, str(tender.address), bond, permit_deadline)

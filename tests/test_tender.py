@@ -5,6 +5,7 @@ import pytest
 from eth_utils import keccak
 
 from procurechain.bids import bid_salt, commitment
+from procurechain.errors import ProcurechainError
 from procurechain.tender import (
     AwardMethod,
     Milestone,
@@ -657,3 +658,20 @@ def test_the_implementation_is_not_a_tender(registry, project, bidder_a):
         implementation.stage()
     with ape.reverts(implementation.TenderNotInitialized):
         implementation.commitBid(keccak(text="x"), sender=bidder_a)
+
+
+def test_a_signer_that_does_not_sign_deterministically_is_refused(chain, tender, bidder_a):
+    class Randomised:
+        address = bidder_a.address
+        calls = 0
+
+        def sign_message(self, message):
+            self.calls += 1
+            return (
+                bidder_a.sign_message(message)
+                if self.calls == 1
+                else bidder_a.sign_message(message.model_copy(update={"nonce": 99}))
+            )
+
+    with pytest.raises(ProcurechainError, match="does not sign deterministically"):
+        bid_salt(Randomised(), chain.chain_id, str(tender.address), 0, check=True)
