@@ -12,10 +12,18 @@ interface ITokenReceiver {
 }
 
 /// @title HookToken
-/// @notice Test-only ERC-777-like token: after a transfer to a contract it calls the receiver's
-/// `tokensReceived`, so the receiver runs code (may revert, may re-enter the sender).
+/// @notice Test-only ERC-777-like token: after a transfer to an address that registered a hook it
+/// calls the receiver's `tokensReceived`, so the receiver runs code (may revert, may re-enter).
 contract HookToken is ERC20 {
+    /// @notice Receivers whose `tokensReceived` is called.
+    mapping(address account => bool) public hooked;
+
     constructor() ERC20("Hook Token", "HOOK") {}
+
+    /// @notice Asks for `tokensReceived` calls on every transfer to the caller.
+    function registerHook() external {
+        hooked[msg.sender] = true;
+    }
 
     /// @notice Creates `amount` tokens for `to` (test only, unrestricted).
     /// @param to the receiver
@@ -26,6 +34,6 @@ contract HookToken is ERC20 {
 
     function _update(address from, address to, uint256 value) internal override {
         super._update(from, to, value);
-        if (from != address(0) && to.code.length > 0) ITokenReceiver(to).tokensReceived(from, value);
+        if (from != address(0) && hooked[to]) ITokenReceiver(to).tokensReceived(from, value);
     }
 }

@@ -41,4 +41,11 @@ contract TestAgreementFactory {
         IAgreement(agreement).initialize(consortium, buyer, supplier, token, price, terms, plan);
         emit AgreementCreated(agreement);
     }
+
+    /// @notice Clones the implementation without initialising it (to test `initialize` itself).
+    /// @return agreement the new, uninitialised clone
+    function cloneOnly() external returns (address agreement) {
+        agreement = Clones.clone(IMPLEMENTATION);
+        emit AgreementCreated(agreement);
+    }
 }
