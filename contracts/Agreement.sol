@@ -217,7 +217,7 @@ contract Agreement is IAgreement, Initializable, ReentrancyGuardTransient {
         _buyer = buyer;
         _supplier = supplier;
         _token = token;
-        _price = price.toUint128();
+        _price = price.toUint120(); // every amount then fits the milestone's fields
         _terms = terms;
         _milestoneCount = uint8(count);
         _createdAt = uint64(block.timestamp);
@@ -644,7 +644,7 @@ contract Agreement is IAgreement, Initializable, ReentrancyGuardTransient {
     function _credit(address account, uint256 amount) private {
         uint256 balance = _credits[account] + amount;
         _credits[account] = balance;
-        _totalCredits += uint128(amount);
+        _totalCredits += amount.toUint128();
         emit Credited(account, amount, balance);
     }
 

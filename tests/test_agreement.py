@@ -184,6 +184,11 @@ def test_initialize_rejects_a_zero_price(blank, tusd, consortium, buyer, supplie
         blank.initialize(consortium, buyer, supplier, tusd, 0, TERMS, PLAN, sender=consortium)
 
 
+def test_initialize_rejects_a_price_beyond_120_bits(blank, tusd, consortium, buyer, supplier):
+    with reverts(blank.SafeCastOverflowedUintDowncast, bits=120, value=2**120):
+        blank.initialize(consortium, buyer, supplier, tusd, 2**120, TERMS, PLAN, sender=consortium)
+
+
 @pytest.mark.parametrize("length", [0, 51])
 def test_initialize_rejects_an_empty_or_too_long_plan(
     blank, tusd, consortium, buyer, supplier, length
