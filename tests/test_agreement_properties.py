@@ -36,7 +36,7 @@ EVIDENCE = keccak(text="evidence")
 REASON = keccak(text="reason")
 
 SUCCEEDED: Counter[str] = Counter()  # successful calls by function, over the whole run
-SETTINGS = settings(max_examples=30, stateful_step_count=20, deadline=None)
+SETTINGS = settings(max_examples=20, stateful_step_count=30, deadline=None)
 
 
 @dataclass
@@ -112,6 +112,7 @@ def test_money_is_conserved_under_random_steps(
                 submitted_at=[0] * len(plan),
             )
             self.start = {name: token.balanceOf(a) for name, a in parties.items()}
+            self.steps = 0
             if fund:  # most examples start funded, so the steps reach the milestones
                 self.fund()
 
@@ -138,7 +139,7 @@ def test_money_is_conserved_under_random_steps(
             """Mostly a milestone in one of ``states``; sometimes any index, even one too far."""
             m = self.model
             fitting = [i for i, state in enumerate(m.states) if state in states]
-            if fitting and data.draw(st.integers(0, 4), label="aim") < 4:
+            if fitting and data.draw(st.sampled_from([True, True, True, True, False]), label="aim"):
                 return data.draw(st.sampled_from(fitting), label="index")
             return data.draw(st.integers(0, len(m.amounts)), label="index")
 
@@ -289,11 +290,12 @@ def test_money_is_conserved_under_random_steps(
                 m.retention = 0
                 m.status = Status.COMPLETED
 
-        @precondition(lambda self: self.model.status in (Status.UNFUNDED, Status.ACTIVE))
-        @rule(dice=st.integers(0, 3))
-        def terminate(self, dice):
-            if dice < 3:  # a quarter as often as other steps: it ends the example's story
-                return
+        # late in the story only, so most examples get far before they may be cut short
+        @precondition(
+            lambda self: self.steps >= 12 and self.model.status in (Status.UNFUNDED, Status.ACTIVE)
+        )
+        @rule()
+        def terminate(self):
             m = self.model
             ok = m.status in (Status.UNFUNDED, Status.ACTIVE)
             if self.attempt(ok, self.agreement.terminate, REASON, sender=consortium):
@@ -302,6 +304,7 @@ def test_money_is_conserved_under_random_steps(
                 m.retention = m.escrowed = 0
                 m.status = Status.TERMINATED
 
+        @precondition(lambda self: any(self.model.entitled.values()))
         @rule(who=st.sampled_from(["buyer", "supplier", "stranger"]))
         def withdraw(self, who):
             m = self.model
@@ -309,6 +312,7 @@ def test_money_is_conserved_under_random_steps(
             if self.attempt(owed > 0, self.agreement.withdraw, sender=parties[who]):
                 m.withdrawn[who] = m.withdrawn.get(who, 0) + owed
 
+        @precondition(lambda self: self.active())
         @rule(seconds=st.sampled_from([1, 3_600, DAY - 1, DAY, 7 * DAY, 45 * DAY, 100 * DAY]))
         def time_passes(self, seconds):
             ape.chain.mine(timestamp=ape.chain.pending_timestamp + seconds)
@@ -319,10 +323,12 @@ def test_money_is_conserved_under_random_steps(
         def money_is_conserved(self):
             if not hasattr(self, "model"):
                 return
+            self.steps += 1
             m, a = self.model, self.agreement
-            owed = a.escrowed() + a.retentionHeld() + a.totalCredits()
+            escrowed, retention = a.escrowed(), a.retentionHeld()
+            owed = escrowed + retention + a.totalCredits()
             assert token.balanceOf(a) == owed == a.owed()
-            assert (a.escrowed(), a.retentionHeld()) == (m.escrowed, m.retention)
+            assert (escrowed, retention) == (m.escrowed, m.retention)
             assert Status(a.status()) == m.status
             assert [State(a.milestone(i).state) for i in range(len(m.amounts))] == m.states
             # every unit of the price is escrowed, retained, or credited to a party
