@@ -187,13 +187,10 @@ def _contract(agreement: Any) -> Any:
 
 
 def _token(agreement: Any) -> Any:
-    from ape import Contract, project
+    """The payment token, read through the devnet stablecoin's ABI (ERC-20 plus EIP-2612)."""
+    from ape import project
 
-    address = agreement.token()
-    try:
-        return project.TestStablecoin.at(address)
-    except Exception:  # any ERC-20 works; TestStablecoin's ABI only adds permit and mint
-        return Contract(address)
+    return project.DemoStablecoin.at(agreement.token())
 
 
 def content_hash(content: str | bytes) -> bytes:

@@ -733,3 +733,45 @@ def test_reentering_withdraw_from_a_receive_hook_fails(hook_setup, deployer):
         recipient.forward(agreement, agreement.withdraw.encode_input(), sender=deployer)
     assert type(info.value).__name__ == "ReentrancyGuardReentrantCall"
     assert agreement.creditOf(recipient) == 400_001
+
+
+# ------------------------------------------------------------------ audit trail
+
+
+def test_the_events_account_for_every_unit(funded, tusd, consortium, supplier, buyer):
+    """Replaying the logs alone gives every party's money: nothing moves without an event."""
+    start = ape.chain.blocks.head.number
+    funded.submit(0, EVIDENCE, "ipfs://0", sender=supplier)
+    funded.acceptMilestone(0, sender=consortium)
+    ape.chain.mine(timestamp=funded.milestone(1).dueDate + 3 * DAY)
+    funded.submit(1, EVIDENCE, "ipfs://1", sender=supplier)
+    funded.acceptMilestone(1, sender=consortium)  # late: a penalty
+    funded.submit(2, EVIDENCE, "ipfs://2", sender=supplier)
+    funded.dispute(2, REASON, sender=buyer)
+    funded.resolveDispute(2, 3_333, REASON, sender=consortium)
+    funded.claimWarranty(1_234, REASON, sender=consortium)
+    ape.chain.mine(timestamp=funded.warrantyEndsAt())
+    funded.releaseRetention(sender=buyer)
+    funded.withdraw(sender=supplier)
+    funded.withdraw(sender=buyer)
+    end = ape.chain.blocks.head.number + 1
+
+    def logs(event):
+        return list(event.range(start, end))
+
+    settled = sum(e.paid + e.penalty + e.retention for e in logs(funded.MilestoneAccepted))
+    settled += sum(e.paid + e.retention + e.refunded for e in logs(funded.DisputeResolved))
+    assert settled == PRICE
+    retained = sum(e.retention for e in logs(funded.MilestoneAccepted))
+    retained += sum(e.retention for e in logs(funded.DisputeResolved))
+    claimed = sum(e.amount for e in logs(funded.WarrantyClaimed))
+    released = sum(e.amount for e in logs(funded.RetentionReleased))
+    assert retained == claimed + released
+    credited: dict[str, int] = {}
+    for e in logs(funded.Credited):
+        credited[e.account] = credited.get(e.account, 0) + e.amount
+    withdrawn = {e.account: e.amount for e in logs(funded.Withdrawn)}
+    assert credited == withdrawn
+    assert sum(credited.values()) == PRICE
+    assert withdrawn[supplier.address] == tusd.balanceOf(supplier)
+    assert tusd.balanceOf(funded) == 0
