@@ -181,9 +181,14 @@ class AgreementReport:
 def _contract(agreement: Any) -> Any:
     if hasattr(agreement, "acceptMilestone"):
         return agreement
-    from ape import project
+    from ape import chain, project
 
-    return project.Agreement.at(to_checksum_address(str(agreement)))
+    address = to_checksum_address(str(agreement))
+    if not chain.provider.get_code(address):
+        raise ProcurechainError(
+            f"there is no contract at {address} on this network: check the address and --network"
+        )
+    return project.Agreement.at(address)
 
 
 def _token(agreement: Any) -> Any:

@@ -87,6 +87,8 @@ def test_fund_with_a_permit(agreement, parties):
 
 def test_nothing_is_sent_on_bad_input(agreement, parties, stranger):
     _, buyer, supplier = parties
+    with pytest.raises(ProcurechainError, match="no contract at"):
+        escrow.status(stranger.address)
     with pytest.raises(ProcurechainError, match="is not the buyer"):
         escrow.fund(agreement, stranger)
     with pytest.raises(ProcurechainError, match="must be active"):
