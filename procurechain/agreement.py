@@ -1,0 +1,658 @@
+"""The Agreement escrow from Python: fund, submit, dispute, withdraw, status, consortium calls.
+
+Parties act directly (``fund``, ``submit``, ``dispute``, ``withdraw``, ``release_retention``).
+Decisions of the consortium (accept, reject, resolve, terminate, warranty claim) are returned as
+:class:`~procurechain.calls.Call` objects for the consortium's signature-bundle flow. Every
+function checks the agreement's state, the caller's role, balances and allowances first, so
+nothing is sent that the contract would reject; such a failure raises
+:class:`~procurechain.errors.ProcurechainError` with one sentence saying what to do.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Any
+
+from eth_account.messages import encode_typed_data
+from eth_utils import keccak, to_checksum_address
+
+from procurechain.calls import Call, call_of
+from procurechain.errors import ProcurechainError, register_sentences
+
+__all__ = [
+    "AgreementReport",
+    "AgreementStatus",
+    "MilestoneReport",
+    "MilestoneState",
+    "accept_call",
+    "content_hash",
+    "dispute",
+    "fund",
+    "permit_signature",
+    "reject_call",
+    "release_retention",
+    "resolve_call",
+    "status",
+    "submit",
+    "terminate_call",
+    "warranty_claim_call",
+    "withdraw",
+]
+
+BPS = 10_000
+DAY = 86_400
+
+
+class AgreementStatus(IntEnum):
+    """Where the agreement stands (``Agreement.Status``)."""
+
+    UNFUNDED = 0
+    ACTIVE = 1
+    COMPLETED = 2
+    TERMINATED = 3
+
+
+class MilestoneState(IntEnum):
+    """Where one milestone stands (``Agreement.MilestoneState``)."""
+
+    PENDING = 0
+    SUBMITTED = 1
+    REJECTED = 2
+    DISPUTED = 3
+    ACCEPTED = 4
+    RESOLVED = 5
+
+
+register_sentences(
+    {
+        "AgreementNotConsortium": "only the consortium may do this, not {caller}",
+        "AgreementNotBuyer": "only the buyer may fund the agreement, not {caller}",
+        "AgreementNotSupplier": "only the supplier may submit milestones, not {caller}",
+        "AgreementNotParty": "only the buyer or the supplier may dispute, not {caller}",
+        "AgreementZeroAddress": "a party or the token is the zero address",
+        "AgreementPriceZero": "the price must be above zero",
+        "AgreementPlanLength": "the plan has {length} milestones; it needs 1 to {max}",
+        "AgreementPlanShares": "the plan's shares sum to {totalBps} bps; they must sum to 10000",
+        "AgreementTermsInvalid": (
+            "retention ({retentionBps} bps) and the penalty cap ({latePenaltyCapBps} bps) "
+            "must not exceed 10000 bps"
+        ),
+        "AgreementWrongStatus": "the agreement is {status} (0 unfunded, 1 active, "
+        "2 completed, 3 terminated); this step is not possible now",
+        "AgreementFundingShort": (
+            "only {received} of the price {price} arrived (the token charges a fee): "
+            "fund with a larger amount; the surplus is credited back"
+        ),
+        "AgreementNoSuchMilestone": "there is no milestone {index}; the agreement has {count}",
+        "AgreementMilestoneWrongState": (
+            "milestone {index} is in state {state} (0 pending, 1 submitted, 2 rejected, "
+            "3 disputed, 4 accepted, 5 resolved); this step is not possible now"
+        ),
+        "AgreementEvidenceMissing": "milestone {index} needs a non-zero evidence hash",
+        "AgreementSplitInvalid": "the supplier's share {supplierBps} bps is above 10000",
+        "AgreementClaimInvalid": (
+            "a warranty claim of {amount} is not possible: {retentionHeld} is held as retention"
+        ),
+        "AgreementWarrantyOver": "the warranty ended at {warrantyEndsAt}; the retention is the "
+        "supplier's",
+        "AgreementWarrantyRunning": (
+            "{settled} of {count} milestones are settled and the warranty ends at "
+            "{warrantyEndsAt}: the retention cannot be released yet"
+        ),
+        "AgreementNothingToWithdraw": "{account} has nothing to withdraw",
+        "AgreementNoSurplus": "the balance {balance} holds nothing beyond the {owed} owed",
+    }
+)
+
+
+@dataclass(frozen=True)
+class MilestoneReport:
+    """One milestone as the agreement records it (token base units, unix seconds).
+
+    Attributes:
+        index: position in the plan.
+        amount: share of the price.
+        due_date: when it is due.
+        state: where it stands.
+        submitted_at: time of the latest submission (0 if never submitted).
+        days_late: started days between the due date and the latest submission.
+        paid: credited to the supplier.
+        penalty: late penalty credited to the buyer.
+        retention: held back from the supplier's pay until the warranty ends.
+        refunded: returned to the buyer by a dispute resolution.
+        description_hash: hash of the milestone's description in the tender.
+        evidence_hash: hash of the latest evidence.
+    """
+
+    index: int
+    amount: int
+    due_date: int
+    state: MilestoneState
+    submitted_at: int
+    days_late: int
+    paid: int
+    penalty: int
+    retention: int
+    refunded: int
+    description_hash: bytes
+    evidence_hash: bytes
+
+
+@dataclass(frozen=True)
+class AgreementReport:
+    """The whole agreement: parties, money and every milestone.
+
+    Attributes:
+        address: the agreement.
+        status: where it stands.
+        consortium: the authority.
+        buyer: the funding agency.
+        supplier: the awarded bidder.
+        token: the payment token.
+        price: the awarded price.
+        balance: the agreement's token balance (equals ``owed`` unless someone sent tokens
+            outside ``fund``).
+        escrowed: price not yet settled on any milestone.
+        retention_held: retention held until the warranty ends.
+        credits: credited and not yet withdrawn, all accounts.
+        owed: ``escrowed + retention_held + credits``.
+        warranty_ends_at: when the warranty ends (0 until every milestone is settled).
+        milestones: every milestone in plan order.
+    """
+
+    address: str
+    status: AgreementStatus
+    consortium: str
+    buyer: str
+    supplier: str
+    token: str
+    price: int
+    balance: int
+    escrowed: int
+    retention_held: int
+    credits: int
+    owed: int
+    warranty_ends_at: int
+    milestones: list[MilestoneReport]
+
+
+def _contract(agreement: Any) -> Any:
+    if hasattr(agreement, "acceptMilestone"):
+        return agreement
+    from ape import chain, project
+
+    address = to_checksum_address(str(agreement))
+    if not chain.provider.get_code(address):
+        raise ProcurechainError(
+            f"there is no contract at {address} on this network: check the address and --network"
+        )
+    return project.Agreement.at(address)
+
+
+def _token(agreement: Any) -> Any:
+    """The payment token, read through the devnet stablecoin's ABI (ERC-20 plus EIP-2612)."""
+    from ape import project
+
+    return project.DemoStablecoin.at(agreement.token())
+
+
+def content_hash(content: str | bytes) -> bytes:
+    """Keccak-256 of a document (text as UTF-8), the hash the agreement records.
+
+    Args:
+        content: the evidence, reasons or decision document.
+
+    Returns:
+        32 bytes.
+    """
+    data = content.encode() if isinstance(content, str) else content
+    return keccak(data)
+
+
+def _days_late(at: int, due: int) -> int:
+    return 0 if at <= due else (at - due + DAY - 1) // DAY
+
+
+def status(agreement: Any) -> AgreementReport:
+    """Read the agreement and every milestone.
+
+    Args:
+        agreement: an Ape contract instance or the agreement's address.
+
+    Returns:
+        The agreement's report.
+    """
+    contract = _contract(agreement)
+    milestones = []
+    for index in range(contract.milestoneCount()):
+        m = contract.milestone(index)
+        milestones.append(
+            MilestoneReport(
+                index=index,
+                amount=m.amount,
+                due_date=m.dueDate,
+                state=MilestoneState(m.state),
+                submitted_at=m.submittedAt,
+                days_late=_days_late(m.submittedAt, m.dueDate) if m.submittedAt else 0,
+                paid=m.paid,
+                penalty=m.penalty,
+                retention=m.retention,
+                refunded=m.refunded,
+                description_hash=bytes(m.descriptionHash),
+                evidence_hash=bytes(m.evidenceHash),
+            )
+        )
+    return AgreementReport(
+        address=str(contract.address),
+        status=AgreementStatus(contract.status()),
+        consortium=str(contract.consortium()),
+        buyer=str(contract.buyer()),
+        supplier=str(contract.supplier()),
+        token=str(contract.token()),
+        price=contract.price(),
+        balance=_token(contract).balanceOf(contract.address),
+        escrowed=contract.escrowed(),
+        retention_held=contract.retentionHeld(),
+        credits=contract.totalCredits(),
+        owed=contract.owed(),
+        warranty_ends_at=contract.warrantyEndsAt(),
+        milestones=milestones,
+    )
+
+
+def _require_status(contract: Any, wanted: AgreementStatus, action: str) -> None:
+    actual = AgreementStatus(contract.status())
+    if actual != wanted:
+        raise ProcurechainError(
+            f"cannot {action}: the agreement is {actual.name.lower()}, "
+            f"it must be {wanted.name.lower()}"
+        )
+
+
+def _require_milestone(
+    contract: Any, index: int, allowed: tuple[MilestoneState, ...], action: str
+) -> None:
+    count = contract.milestoneCount()
+    if not 0 <= index < count:
+        raise ProcurechainError(
+            f"there is no milestone {index}: use an index from 0 to {count - 1}"
+        )
+    state = MilestoneState(contract.milestone(index).state)
+    if state not in allowed:
+        names = " or ".join(s.name.lower() for s in allowed)
+        raise ProcurechainError(
+            f"cannot {action} milestone {index}: it is {state.name.lower()}, it must be {names}"
+        )
+
+
+def _require_hash(value: bytes, what: str) -> bytes:
+    data = bytes(value)
+    if len(data) != 32 or data == bytes(32):
+        raise ProcurechainError(f"the {what} must be a non-zero 32-byte hash (see content_hash)")
+    return data
+
+
+def _same(a: Any, b: Any) -> bool:
+    return to_checksum_address(str(a)) == to_checksum_address(str(b))
+
+
+def permit_signature(
+    token: Any, owner: Any, spender: str, value: int, deadline: int
+) -> tuple[int, bytes, bytes]:
+    """Sign an EIP-2612 permit with an Ape account.
+
+    Args:
+        token: the ERC-20 with permit (Ape contract instance).
+        owner: the Ape account that owns the tokens and signs.
+        spender: who may spend them.
+        value: the allowance granted.
+        deadline: unix time after which the permit is void.
+
+    Returns:
+        ``(v, r, s)``.
+
+    Raises:
+        ProcurechainError: the account could not sign.
+    """
+    from ape import chain
+
+    message = encode_typed_data(
+        full_message={
+            "types": {
+                "EIP712Domain": [
+                    {"name": "name", "type": "string"},
+                    {"name": "version", "type": "string"},
+                    {"name": "chainId", "type": "uint256"},
+                    {"name": "verifyingContract", "type": "address"},
+                ],
+                "Permit": [
+                    {"name": "owner", "type": "address"},
+                    {"name": "spender", "type": "address"},
+                    {"name": "value", "type": "uint256"},
+                    {"name": "nonce", "type": "uint256"},
+                    {"name": "deadline", "type": "uint256"},
+                ],
+            },
+            "primaryType": "Permit",
+            "domain": {
+                "name": token.name(),
+                "version": "1",
+                "chainId": chain.chain_id,
+                "verifyingContract": str(token.address),
+            },
+            "message": {
+                "owner": str(owner.address),
+                "spender": to_checksum_address(str(spender)),
+                "value": value,
+                "nonce": token.nonces(owner.address),
+                "deadline": deadline,
+            },
+        }
+    )
+    signature = owner.sign_message(message)
+    if signature is None:
+        raise ProcurechainError(f"{owner.address} did not sign the permit: unlock the account")
+    return signature.v, bytes(signature.r), bytes(signature.s)
+
+
+def fund(
+    agreement: Any,
+    buyer: Any,
+    *,
+    amount: int | None = None,
+    use_permit: bool = False,
+    permit_deadline: int | None = None,
+) -> Any:
+    """Deposit the price, by prior approval (given here if missing) or by EIP-2612 permit.
+
+    Args:
+        agreement: the agreement (contract instance or address).
+        buyer: the buyer's Ape account.
+        amount: tokens to pull; defaults to the price. Give more for a fee-on-transfer token;
+            whatever arrives beyond the price is credited back.
+        use_permit: sign a permit instead of sending an approval transaction.
+        permit_deadline: the permit's deadline (default: one hour from now).
+
+    Returns:
+        The funding receipt.
+
+    Raises:
+        ProcurechainError: wrong account, agreement not awaiting funds, or balance too low.
+    """
+    contract = _contract(agreement)
+    _require_status(contract, AgreementStatus.UNFUNDED, "fund")
+    if not _same(buyer.address, contract.buyer()):
+        raise ProcurechainError(f"{buyer.address} is not the buyer: fund with {contract.buyer()}")
+    price = contract.price()
+    pull = price if amount is None else amount
+    if pull < price:
+        raise ProcurechainError(f"fund at least the price {price}, not {pull}")
+    token = _token(contract)
+    balance = token.balanceOf(buyer.address)
+    if balance < pull:
+        raise ProcurechainError(f"the buyer holds {balance}, {pull} is needed: top it up first")
+    if use_permit:
+        deadline = permit_deadline or int(time.time()) + 3600
+        v, r, s = permit_signature(token, buyer, str(contract.address), pull, deadline)
+        return contract.fundWithPermit(pull, deadline, v, r, s, sender=buyer)
+    if token.allowance(buyer.address, contract.address) < pull:
+        token.approve(contract.address, pull, sender=buyer)
+    return contract.fund(pull, sender=buyer)
+
+
+def submit(
+    agreement: Any, supplier: Any, index: int, evidence_hash: bytes, evidence_uri: str
+) -> Any:
+    """Deliver evidence for a pending or rejected milestone.
+
+    Args:
+        agreement: the agreement (contract instance or address).
+        supplier: the supplier's Ape account.
+        index: the milestone.
+        evidence_hash: hash of the evidence document (see :func:`content_hash`).
+        evidence_uri: where the evidence can be read.
+
+    Returns:
+        The receipt.
+
+    Raises:
+        ProcurechainError: wrong account, agreement not active, or milestone not open.
+    """
+    contract = _contract(agreement)
+    _require_status(contract, AgreementStatus.ACTIVE, "submit")
+    if not _same(supplier.address, contract.supplier()):
+        raise ProcurechainError(
+            f"{supplier.address} is not the supplier: submit with {contract.supplier()}"
+        )
+    _require_milestone(contract, index, (MilestoneState.PENDING, MilestoneState.REJECTED), "submit")
+    evidence = _require_hash(evidence_hash, "evidence hash")
+    return contract.submit(index, evidence, evidence_uri, sender=supplier)
+
+
+def dispute(agreement: Any, party: Any, index: int, reason_hash: bytes) -> Any:
+    """Dispute a submitted or rejected milestone as the buyer or the supplier.
+
+    Args:
+        agreement: the agreement (contract instance or address).
+        party: the buyer's or the supplier's Ape account.
+        index: the milestone.
+        reason_hash: hash of the written grounds.
+
+    Returns:
+        The receipt.
+
+    Raises:
+        ProcurechainError: not a party, agreement not active, or milestone not disputable.
+    """
+    contract = _contract(agreement)
+    _require_status(contract, AgreementStatus.ACTIVE, "dispute")
+    if not (_same(party.address, contract.buyer()) or _same(party.address, contract.supplier())):
+        raise ProcurechainError(f"{party.address} is neither the buyer nor the supplier")
+    _require_milestone(
+        contract, index, (MilestoneState.SUBMITTED, MilestoneState.REJECTED), "dispute"
+    )
+    return contract.dispute(index, _require_hash(reason_hash, "reason hash"), sender=party)
+
+
+def withdraw(agreement: Any, account: Any) -> Any:
+    """Withdraw everything credited to ``account``.
+
+    Args:
+        agreement: the agreement (contract instance or address).
+        account: any Ape account with a credit.
+
+    Returns:
+        The receipt.
+
+    Raises:
+        ProcurechainError: nothing is credited to the account.
+    """
+    contract = _contract(agreement)
+    if contract.creditOf(account.address) == 0:
+        raise ProcurechainError(f"{account.address} has nothing to withdraw from this agreement")
+    return contract.withdraw(sender=account)
+
+
+def release_retention(agreement: Any, account: Any) -> Any:
+    """Release the retention to the supplier after the warranty (anyone may send this).
+
+    Args:
+        agreement: the agreement (contract instance or address).
+        account: the Ape account that pays for the transaction.
+
+    Returns:
+        The receipt.
+
+    Raises:
+        ProcurechainError: work outstanding or warranty still running.
+    """
+    from ape import chain
+
+    contract = _contract(agreement)
+    _require_status(contract, AgreementStatus.ACTIVE, "release the retention")
+    settled, count = contract.settledCount(), contract.milestoneCount()
+    ends = contract.warrantyEndsAt()
+    if settled < count or chain.pending_timestamp < ends:
+        raise ProcurechainError(
+            f"{settled} of {count} milestones are settled and the warranty ends at {ends}: "
+            "release the retention after that"
+        )
+    return contract.releaseRetention(sender=account)
+
+
+def accept_call(agreement: Any, index: int) -> Call:
+    """The consortium call that accepts a submitted milestone.
+
+    Args:
+        agreement: the agreement (contract instance or address).
+        index: the milestone.
+
+    Returns:
+        The call, described with what it pays.
+
+    Raises:
+        ProcurechainError: agreement not active or milestone not submitted.
+    """
+    contract = _contract(agreement)
+    _require_status(contract, AgreementStatus.ACTIVE, "accept")
+    _require_milestone(contract, index, (MilestoneState.SUBMITTED,), "accept")
+    paid, penalty, retention = contract.quoteAcceptance(index)
+    return call_of(
+        contract,
+        "acceptMilestone",
+        index,
+        description=(
+            f"accept milestone {index} of agreement {contract.address}: pay the supplier {paid}, "
+            f"penalty {penalty} to the buyer, retention {retention} held"
+        ),
+    )
+
+
+def reject_call(agreement: Any, index: int, reason_hash: bytes) -> Call:
+    """The consortium call that rejects a submitted milestone.
+
+    Args:
+        agreement: the agreement (contract instance or address).
+        index: the milestone.
+        reason_hash: hash of the written reasons.
+
+    Returns:
+        The call.
+
+    Raises:
+        ProcurechainError: agreement not active or milestone not submitted.
+    """
+    contract = _contract(agreement)
+    _require_status(contract, AgreementStatus.ACTIVE, "reject")
+    _require_milestone(contract, index, (MilestoneState.SUBMITTED,), "reject")
+    reason = _require_hash(reason_hash, "reason hash")
+    return call_of(
+        contract,
+        "rejectMilestone",
+        index,
+        reason,
+        description=f"reject milestone {index} of agreement {contract.address} "
+        f"(reasons 0x{reason.hex()})",
+    )
+
+
+def resolve_call(agreement: Any, index: int, supplier_bps: int, reason_hash: bytes) -> Call:
+    """The consortium call that resolves a disputed milestone with a split.
+
+    Args:
+        agreement: the agreement (contract instance or address).
+        index: the milestone.
+        supplier_bps: the supplier's share of the milestone amount, 0 to 10,000.
+        reason_hash: hash of the written decision.
+
+    Returns:
+        The call, described with the split in tokens.
+
+    Raises:
+        ProcurechainError: bad split, agreement not active or milestone not disputed.
+    """
+    if not 0 <= supplier_bps <= BPS:
+        raise ProcurechainError(f"the supplier's share must be 0 to 10000 bps, not {supplier_bps}")
+    contract = _contract(agreement)
+    _require_status(contract, AgreementStatus.ACTIVE, "resolve")
+    _require_milestone(contract, index, (MilestoneState.DISPUTED,), "resolve")
+    reason = _require_hash(reason_hash, "reason hash")
+    amount = contract.milestone(index).amount
+    share = amount * supplier_bps // BPS
+    retention = share * contract.terms().retentionBps // BPS
+    return call_of(
+        contract,
+        "resolveDispute",
+        index,
+        supplier_bps,
+        reason,
+        description=(
+            f"resolve the dispute on milestone {index} of agreement {contract.address}: "
+            f"supplier {share - retention} (+{retention} retention), buyer {amount - share}"
+        ),
+    )
+
+
+def terminate_call(agreement: Any, reason_hash: bytes) -> Call:
+    """The consortium call that terminates the agreement.
+
+    Args:
+        agreement: the agreement (contract instance or address).
+        reason_hash: hash of the written decision.
+
+    Returns:
+        The call, described with who gets what.
+
+    Raises:
+        ProcurechainError: the agreement has already ended.
+    """
+    contract = _contract(agreement)
+    state = AgreementStatus(contract.status())
+    if state not in (AgreementStatus.UNFUNDED, AgreementStatus.ACTIVE):
+        raise ProcurechainError(f"the agreement is already {state.name.lower()}")
+    reason = _require_hash(reason_hash, "reason hash")
+    return call_of(
+        contract,
+        "terminate",
+        reason,
+        description=(
+            f"terminate agreement {contract.address}: retention {contract.retentionHeld()} "
+            f"to the supplier, {contract.escrowed()} unearned to the buyer"
+        ),
+    )
+
+
+def warranty_claim_call(agreement: Any, amount: int, reason_hash: bytes) -> Call:
+    """The consortium call that draws on the retention for a warranty claim.
+
+    Args:
+        agreement: the agreement (contract instance or address).
+        amount: tokens to draw, at most the retention held.
+        reason_hash: hash of the written claim.
+
+    Returns:
+        The call.
+
+    Raises:
+        ProcurechainError: agreement not active, warranty over, or amount out of range.
+    """
+    from ape import chain
+
+    contract = _contract(agreement)
+    _require_status(contract, AgreementStatus.ACTIVE, "claim on the warranty")
+    held = contract.retentionHeld()
+    if not 0 < amount <= held:
+        raise ProcurechainError(f"claim between 1 and the {held} held as retention, not {amount}")
+    settled = contract.settledCount() == contract.milestoneCount()
+    if settled and chain.pending_timestamp >= contract.warrantyEndsAt():
+        raise ProcurechainError("the warranty period is over: the retention is the supplier's")
+    reason = _require_hash(reason_hash, "reason hash")
+    return call_of(
+        contract,
+        "claimWarranty",
+        amount,
+        reason,
+        description=f"warranty claim of {amount} on agreement {contract.address} for the buyer",
+    )

@@ -1,0 +1,149 @@
+"""procurechain.agreement and `ape run agreement`: guards before anything is sent, calls for the
+consortium, the status report, one-line errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from eth_utils import keccak
+
+from procurechain import agreement as escrow
+from procurechain.agreement import AgreementStatus, MilestoneState
+from procurechain.errors import ProcurechainError, describe
+
+DAY = 86_400
+PRICE = 1_000_003
+TERMS = (500, 90 * DAY, 50, 1_000)
+PLAN = [(6_000, 30 * DAY, keccak(text="a")), (4_000, 60 * DAY, keccak(text="b"))]
+EVIDENCE = escrow.content_hash("delivery note")
+REASON = escrow.content_hash("reasons")
+
+
+@pytest.fixture
+def parties(accounts, agency, bidder_a):
+    return accounts[10], agency, bidder_a
+
+
+@pytest.fixture
+def tusd(deployer, project, agency):
+    token = deployer.deploy(project.TestStablecoin)
+    token.mint(agency, 10**12, sender=deployer)
+    return token
+
+
+@pytest.fixture
+def agreement(deployer, project, parties, tusd):
+    consortium, buyer, supplier = parties
+    factory = deployer.deploy(project.TestAgreementFactory, deployer.deploy(project.Agreement))
+    receipt = factory.create(consortium, buyer, supplier, tusd, PRICE, TERMS, PLAN, sender=deployer)
+    return project.Agreement.at(receipt.events.filter(factory.AgreementCreated)[0].agreement)
+
+
+def execute(call, consortium):
+    """What the consortium will do with an approved call: send it to the target."""
+    return consortium.transfer(call.target, call.value, data=call.data)
+
+
+def test_a_whole_agreement_through_the_library(agreement, parties, tusd):
+    consortium, buyer, supplier = parties
+    escrow.fund(agreement, buyer)  # approves, then funds
+    assert escrow.status(agreement).status == AgreementStatus.ACTIVE
+    escrow.submit(agreement, supplier, 0, EVIDENCE, "ipfs://note")
+    call = escrow.accept_call(agreement, 0)
+    assert call.data == bytes(agreement.acceptMilestone.encode_input(0))
+    assert "pay the supplier 570001" in call.description  # 600,001 - 30,000 retention
+    execute(call, consortium)
+    escrow.submit(agreement, supplier, 1, EVIDENCE, "ipfs://note")
+    escrow.dispute(agreement, buyer, 1, REASON)
+    execute(escrow.resolve_call(agreement, 1, 5_000, REASON), consortium)
+    report = escrow.status(agreement)
+    first, second = report.milestones
+    assert (first.state, first.paid, first.penalty, first.retention) == (
+        MilestoneState.ACCEPTED,
+        570_001,
+        0,
+        30_000,
+    )
+    assert (second.state, second.paid, second.retention, second.refunded) == (
+        MilestoneState.RESOLVED,
+        190_001,  # share 200,001 (400,002 * 50%) minus 10,000 retention
+        10_000,
+        200_001,
+    )
+    assert report.balance == report.owed == PRICE
+    execute(escrow.warranty_claim_call(agreement, 5, REASON), consortium)
+    execute(escrow.terminate_call(agreement, REASON), consortium)
+    escrow.withdraw(agreement, supplier)
+    escrow.withdraw(agreement, buyer)
+    assert tusd.balanceOf(agreement) == 0
+
+
+def test_fund_with_a_permit(agreement, parties):
+    _, buyer, _ = parties
+    escrow.fund(agreement, buyer, use_permit=True)
+    assert agreement.status() == AgreementStatus.ACTIVE
+
+
+def test_nothing_is_sent_on_bad_input(agreement, parties, stranger):
+    _, buyer, supplier = parties
+    with pytest.raises(ProcurechainError, match="no contract at"):
+        escrow.status(stranger.address)
+    with pytest.raises(ProcurechainError, match="is not the buyer"):
+        escrow.fund(agreement, stranger)
+    with pytest.raises(ProcurechainError, match="must be active"):
+        escrow.submit(agreement, supplier, 0, EVIDENCE, "ipfs://x")
+    escrow.fund(agreement, buyer)
+    with pytest.raises(ProcurechainError, match="must be unfunded"):
+        escrow.fund(agreement, buyer)
+    with pytest.raises(ProcurechainError, match="no milestone 5"):
+        escrow.submit(agreement, supplier, 5, EVIDENCE, "ipfs://x")
+    with pytest.raises(ProcurechainError, match="non-zero 32-byte hash"):
+        escrow.submit(agreement, supplier, 0, bytes(32), "ipfs://x")
+    with pytest.raises(ProcurechainError, match="it is pending, it must be submitted"):
+        escrow.accept_call(agreement, 0)
+    with pytest.raises(ProcurechainError, match="neither the buyer nor the supplier"):
+        escrow.dispute(agreement, stranger, 0, REASON)
+    with pytest.raises(ProcurechainError, match="0 to 10000"):
+        escrow.resolve_call(agreement, 0, 10_001, REASON)
+    with pytest.raises(ProcurechainError, match="claim between 1 and the 0"):
+        escrow.warranty_claim_call(agreement, 1, REASON)
+    with pytest.raises(ProcurechainError, match="release the retention after that"):
+        escrow.release_retention(agreement, stranger)
+    with pytest.raises(ProcurechainError, match="nothing to withdraw"):
+        escrow.withdraw(agreement, stranger)
+    assert agreement.owed() == PRICE
+
+
+def test_a_contract_error_reads_as_one_sentence(agreement, stranger):
+    try:
+        agreement.terminate(REASON, sender=stranger)
+    except Exception as err:
+        sentence = describe(err)
+    assert sentence == f"only the consortium may do this, not {stranger.address}"
+
+
+def test_the_script_prints_status_and_calls(agreement, parties, capsys):
+    """The commands' bodies, run on the test's own chain (`--network` would start another)."""
+    import click
+
+    from scripts.agreement import cli
+
+    _, buyer, supplier = parties
+    escrow.fund(agreement, buyer)
+    escrow.submit(agreement, supplier, 0, EVIDENCE, "ipfs://note")
+    address = str(agreement.address)
+    cli.commands["status"].callback(agreement=address)
+    output = capsys.readouterr().out
+    assert "active" in output
+    assert "submitted" in output
+    assert "600001" in output
+    cli.commands["propose-accept"].callback(agreement=address, index=0)
+    output = capsys.readouterr().out
+    payload = json.loads(output[output.index("{") :])
+    assert payload["data"] == "0x" + bytes(agreement.acceptMilestone.encode_input(0)).hex()
+    assert payload["target"] == address
+    with pytest.raises(click.ClickException, match="cannot accept milestone 1: it is pending"):
+        cli.commands["propose-accept"].callback(agreement=address, index=1)
+    with pytest.raises(click.ClickException, match="nothing to withdraw"):
+        cli.commands["withdraw"].callback(account=supplier, agreement=address)
