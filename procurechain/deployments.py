@@ -17,7 +17,14 @@ from eth_utils import is_address, to_checksum_address
 from procurechain import network
 from procurechain.errors import ProcurechainError
 
-__all__ = ["contract_at", "deployed", "manifest_path", "read_manifest", "write_manifest"]
+__all__ = [
+    "CONTRACT_TYPES",
+    "contract_at",
+    "deployed",
+    "manifest_path",
+    "read_manifest",
+    "write_manifest",
+]
 
 
 def _folder() -> Path:
@@ -63,7 +70,7 @@ def write_manifest(document: dict[str, Any]) -> Path:
 
 
 def contract_at(name: str, address: str) -> Any:
-    """The project contract ``name`` at ``address``, checking that code is there."""
+    """The project contract type ``name`` at ``address``, checking that code is there."""
     from ape import chain, project
 
     if not is_address(address):
@@ -77,14 +84,24 @@ def contract_at(name: str, address: str) -> Any:
     return getattr(project, name).at(address)
 
 
+#: Manifest entries whose contract type is not their name.
+CONTRACT_TYPES = {
+    "Token": "DemoStablecoin",  # any ERC-20 with permit reads through the dUSD ABI
+    "TenderImplementation": "Tender",
+    "AgreementImplementation": "Agreement",
+}
+
+
 def deployed(name: str, address: str | None = None) -> Any:
-    """The deployed contract ``name``: at ``address`` if given, else from the manifest."""
+    """The deployed contract ``name`` (a manifest entry such as ``Consortium``, ``Registry``,
+    ``Token``): at ``address`` if given, else from the manifest."""
+    contract_type = CONTRACT_TYPES.get(name, name)
     if address:
-        return contract_at(name, address)
+        return contract_at(contract_type, address)
     manifest = read_manifest()
     if manifest is None or name not in manifest["contracts"]:
         raise ProcurechainError(
             f"no {name} is recorded for this network ({manifest_path()}); deploy with "
             f"`ape run deploy` or pass its address"
         )
-    return contract_at(name, manifest["contracts"][name]["address"])
+    return contract_at(contract_type, manifest["contracts"][name]["address"])

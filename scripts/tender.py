@@ -125,7 +125,7 @@ def create(
     from ape import chain
 
     registry = deployed("Registry", registry_address)
-    token = deployed("DemoStablecoin", token_address)
+    token = deployed("Token", token_address)
     decimals = int(token.decimals())
     now = int(chain.blocks.head.timestamp)
     bidding = now + int(bidding_hours * 3600)

@@ -56,7 +56,7 @@ def supplier(bidder_a):
 
 @pytest.fixture
 def tusd(deployer, project, buyer):
-    token = deployer.deploy(project.TestStablecoin)
+    token = deployer.deploy(project.DemoStablecoin, deployer)
     token.mint(buyer, 10**15, sender=deployer)
     return token
 

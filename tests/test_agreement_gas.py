@@ -25,7 +25,7 @@ def plan_of(count: int) -> list[tuple[int, int, bytes]]:
 @pytest.fixture
 def setup(accounts, deployer, project, agency, bidder_a):
     consortium = accounts[10]
-    token = deployer.deploy(project.TestStablecoin)
+    token = deployer.deploy(project.DemoStablecoin, deployer)
     token.mint(agency, 10**18, sender=deployer)
     factory = deployer.deploy(project.TestAgreementFactory, deployer.deploy(project.Agreement))
 

@@ -71,7 +71,7 @@ def test_money_is_conserved_under_random_steps(
 ):
     consortium = accounts[10]
     buyer, supplier = agency, bidder_a
-    token = deployer.deploy(project.TestStablecoin)
+    token = deployer.deploy(project.DemoStablecoin, deployer)
     token.mint(buyer, 10**30, sender=deployer)
     implementation = deployer.deploy(project.Agreement)
     factory = deployer.deploy(project.TestAgreementFactory, implementation)

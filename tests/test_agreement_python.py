@@ -27,7 +27,7 @@ def parties(accounts, agency, bidder_a):
 
 @pytest.fixture
 def tusd(deployer, project, agency):
-    token = deployer.deploy(project.TestStablecoin)
+    token = deployer.deploy(project.DemoStablecoin, deployer)
     token.mint(agency, 10**12, sender=deployer)
     return token
 

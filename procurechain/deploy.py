@@ -1,0 +1,335 @@
+"""Deploying the suite: consortium, Agreement and Tender implementations, registry, token.
+
+What to deploy comes from a small YAML file (``deploy/example.yaml`` documents every key);
+on the local devnet the defaults need no file: Ape's test accounts 1-5 become the reference
+scenario's consortium (agency, auditor, citizen, technical expert, legal expert; 3 of 5) and
+a demo stablecoin (dUSD) is deployed. The result is recorded in the network's manifest
+(:mod:`procurechain.deployments`).
+
+Admitting the first buying agencies is a consortium decision like any other. When the
+deployer holds the signing members' keys (the devnet) it is executed at once; otherwise a
+proposal bundle per agency is written for the members to sign.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from eth_utils import function_signature_to_4byte_selector, is_address, to_checksum_address
+
+from procurechain import consortium as cs
+from procurechain import network
+from procurechain.calls import call_of
+from procurechain.deployments import read_manifest, write_manifest
+from procurechain.devnet import DEVNET_CHAIN_ID
+from procurechain.errors import ProcurechainError
+
+__all__ = [
+    "DEFAULT_POLICIES",
+    "MemberSpec",
+    "PolicySpec",
+    "SuiteConfig",
+    "deploy_suite",
+    "devnet_config",
+    "load_config",
+]
+
+DUSD = 10**6
+
+
+@dataclass(frozen=True)
+class MemberSpec:
+    """One consortium member."""
+
+    name: str
+    address: str
+    roles: int
+
+
+@dataclass(frozen=True)
+class PolicySpec:
+    """A role requirement (and subject argument) for a function the consortium calls."""
+
+    function: str
+    roles: int = 0
+    subject_arg: int = 0
+
+    @property
+    def selector(self) -> bytes:
+        return function_signature_to_4byte_selector(self.function.replace(" ", ""))
+
+
+#: The reference policies: an auditor must sign milestone acceptance and warranty claims, a
+#: legal expert dispute resolutions and terminations; the bidder named by award/disqualify
+#: is a subject, so members in conflict with that bidder are recused.
+DEFAULT_POLICIES: tuple[PolicySpec, ...] = (
+    PolicySpec("acceptMilestone(uint256)", roles=cs.ROLES["auditor"]),
+    PolicySpec("claimWarranty(uint256,bytes32)", roles=cs.ROLES["auditor"]),
+    PolicySpec("resolveDispute(uint256,uint256,bytes32)", roles=cs.ROLES["legal"]),
+    PolicySpec("terminate(bytes32)", roles=cs.ROLES["legal"]),
+    PolicySpec("award(address,bytes32)", subject_arg=1),
+    PolicySpec("disqualify(address,bytes32)", subject_arg=1),
+)
+
+
+@dataclass(frozen=True)
+class SuiteConfig:
+    """Everything a deployment needs."""
+
+    members: tuple[MemberSpec, ...]
+    threshold: int
+    policies: tuple[PolicySpec, ...] = DEFAULT_POLICIES
+    agencies: tuple[str, ...] = ()
+    phase_cap: int = 100_000 * DUSD
+    ocid_prefix: str = "ocds-pcdev0"
+    token: str | None = None
+    proposals_dir: Path = Path("proposals")
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def devnet_config() -> SuiteConfig:
+    """The reference scenario's consortium on Ape's test accounts (no file needed)."""
+    from ape import accounts
+
+    test = accounts.test_accounts
+    names = [
+        ("City Parks Department", "agency"),
+        ("Office of the Auditor", "auditor"),
+        ("Citizen representative", "citizen"),
+        ("Technical expert (furniture and works)", "technical"),
+        ("Legal expert", "legal"),
+    ]
+    members = tuple(
+        MemberSpec(name=name, address=str(test[i + 1].address), roles=cs.ROLES[role])
+        for i, (name, role) in enumerate(names)
+    )
+    return SuiteConfig(members=members, threshold=3, agencies=(str(test[1].address),))
+
+
+def _address(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not is_address(value):
+        raise ProcurechainError(f"{where}: {value!r} is not an address")
+    return to_checksum_address(value)
+
+
+def _amount(value: Any, where: str) -> int:
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        number = Decimal(str(value).replace("_", ""))
+    except InvalidOperation as err:
+        raise ProcurechainError(f"{where}: {value!r} is not an amount") from err
+    scaled = number.scaleb(6)
+    if number < 0 or scaled != scaled.to_integral_value():
+        raise ProcurechainError(f"{where}: {value!r} must be a positive amount with <= 6 decimals")
+    return int(scaled)
+
+
+def load_config(path: str | Path) -> SuiteConfig:
+    """Read a deployment file (see ``deploy/example.yaml``).
+
+    Raises:
+        ProcurechainError: unreadable file or a missing / invalid key, named precisely.
+    """
+    source = Path(path)
+    try:
+        document = yaml.safe_load(source.read_text(encoding="utf-8"))
+    except OSError as err:
+        raise ProcurechainError(f"cannot read {source}: {err.strerror}") from err
+    except yaml.YAMLError as err:
+        raise ProcurechainError(f"{source} is not valid YAML: {err}") from err
+    if not isinstance(document, dict):
+        raise ProcurechainError(f"{source} must be a mapping with a 'consortium' section")
+    try:
+        section = document["consortium"]
+        members = tuple(
+            MemberSpec(
+                name=str(m.get("name", m["address"])),
+                address=_address(m["address"], f"{source}: consortium.members[{i}].address"),
+                roles=cs.role_bits(m["roles"]),
+            )
+            for i, m in enumerate(section["members"])
+        )
+        threshold = int(section["threshold"])
+        policies = (
+            tuple(
+                PolicySpec(
+                    function=str(p["function"]),
+                    roles=cs.role_bits(p.get("roles", [])),
+                    subject_arg=int(p.get("subject_arg", 0)),
+                )
+                for p in section.get("policies", [])
+            )
+            or DEFAULT_POLICIES
+        )
+        registry = document.get("registry", {})
+        agencies = tuple(
+            _address(a, f"{source}: registry.agencies[{i}]")
+            for i, a in enumerate(registry.get("agencies", []))
+        )
+        token = document.get("token")
+        return SuiteConfig(
+            members=members,
+            threshold=threshold,
+            policies=policies,
+            agencies=agencies,
+            phase_cap=_amount(registry.get("phase_cap", "100000"), f"{source}: registry.phase_cap"),
+            ocid_prefix=str(registry.get("ocid_prefix", "ocds-pcdev0")),
+            token=_address(token, f"{source}: token") if token else None,
+            proposals_dir=Path(str(document.get("proposals_dir", "proposals"))),
+        )
+    except (KeyError, TypeError, ValueError) as err:
+        raise ProcurechainError(f"{source}: missing or invalid key ({err})") from err
+
+
+def _check_policies(policies: tuple[PolicySpec, ...]) -> None:
+    """Every policy must name a function some procurechain contract has (a typo would
+    otherwise protect nothing, silently)."""
+    from ape import project
+
+    known = set()
+    for name in ("Consortium", "Registry", "Tender", "Agreement"):
+        for method in getattr(project, name).contract_type.mutable_methods:
+            known.add(method.selector)
+    for policy in policies:
+        signature = policy.function.replace(" ", "")
+        if signature not in known:
+            raise ProcurechainError(
+                f"policy function {signature} is not a function of the Consortium, Registry, "
+                "Tender or Agreement; check its name and argument types"
+            )
+
+
+def _git_commit() -> str:
+    try:
+        result = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return result.stdout.strip()
+
+
+def _solc_version() -> str:
+    from ape import compilers
+
+    for compiler in compilers.registered_compilers.values():
+        if compiler.name == "solidity":
+            config = compiler.get_config()
+            return str(config.version)
+    return "unknown"
+
+
+def _record(contract: Any) -> dict[str, Any]:
+    """Address, creation transaction and block of a contract just deployed."""
+    from ape import chain
+
+    entry: dict[str, Any] = {"address": str(contract.address)}
+    if txn_hash := getattr(contract, "txn_hash", None):
+        receipt = chain.get_receipt(txn_hash)
+        entry["tx"] = str(txn_hash)
+        entry["block"] = int(receipt.block_number)
+    return entry
+
+
+def _local_signers(config: SuiteConfig) -> list[Any]:
+    """Members whose keys Ape holds as test accounts (only on the devnet)."""
+    from ape import accounts
+
+    if network.chain_id() != DEVNET_CHAIN_ID:
+        return []
+    by_address = {str(a.address): a for a in accounts.test_accounts}
+    return [by_address[m.address] for m in config.members if m.address in by_address]
+
+
+def deploy_suite(deployer: Any, config: SuiteConfig, force: bool = False) -> dict[str, Any]:
+    """Deploy everything, admit the agencies, write the manifest; returns the manifest.
+
+    Raises:
+        ProcurechainError: a deployment is already recorded (and ``force`` is False), or the
+            configuration cannot work (threshold, token).
+    """
+    from ape import chain, project
+
+    existing = read_manifest()
+    if existing and not force:
+        live = all(
+            chain.provider.get_code(entry["address"]) for entry in existing["contracts"].values()
+        )
+        if live:
+            raise ProcurechainError(
+                "the suite is already deployed on this network (see the manifest); nothing was "
+                "done. Use --force to deploy a new one"
+            )
+    if not 1 <= config.threshold <= len(config.members):
+        raise ProcurechainError(
+            f"threshold {config.threshold} is impossible with {len(config.members)} members"
+        )
+    _check_policies(config.policies)
+    chain_id = network.chain_id()
+    contracts: dict[str, Any] = {}
+
+    if config.token:
+        contracts["Token"] = {"address": config.token, "external": True}
+    else:
+        if chain_id != DEVNET_CHAIN_ID:
+            raise ProcurechainError(
+                "no payment token configured: set `token:` to the ERC-20 address in the "
+                "deployment file (dUSD is deployed only on the local devnet)"
+            )
+        token = deployer.deploy(project.DemoStablecoin, deployer)
+        contracts["Token"] = _record(token)
+
+    agreement_impl = deployer.deploy(project.Agreement)
+    contracts["AgreementImplementation"] = _record(agreement_impl)
+    consortium = deployer.deploy(
+        project.Consortium,
+        [m.address for m in config.members],
+        [m.roles for m in config.members],
+        config.threshold,
+        [p.selector for p in config.policies],
+        [(p.roles, p.subject_arg) for p in config.policies],
+    )
+    contracts["Consortium"] = _record(consortium)
+    registry = deployer.deploy(
+        project.Registry, consortium, agreement_impl, config.phase_cap, config.ocid_prefix
+    )
+    contracts["Registry"] = _record(registry)
+    contracts["TenderImplementation"] = {"address": str(registry.tenderImplementation())}
+
+    pending: list[str] = []
+    reserved: list[int] = []
+    signers = _local_signers(config)
+    for agency in config.agencies:
+        call = call_of(registry, "addAgency", agency, description=f"admit buying agency {agency}")
+        proposal = cs.propose(consortium, call, avoid_nonces=reserved)
+        reserved.append(proposal.action.nonce)
+        for signer in signers:
+            cs.sign(proposal, consortium, signer)
+        if len(signers) >= config.threshold:
+            cs.execute(proposal, consortium, deployer)
+        else:
+            path = config.proposals_dir / f"add-agency-{agency[2:10].lower()}.json"
+            proposal.save(path)
+            pending.append(str(path))
+
+    manifest = {
+        "network": chain.provider.network.name,
+        "chainId": chain_id,
+        "deployer": str(deployer.address),
+        "block": int(chain.blocks.head.number),
+        "solc": _solc_version(),
+        "gitCommit": _git_commit(),
+        "contracts": contracts,
+        "members": [
+            {"name": m.name, "address": m.address, "roles": m.roles} for m in config.members
+        ],
+        "threshold": config.threshold,
+        "pendingProposals": pending,
+    }
+    write_manifest(manifest)
+    return manifest
