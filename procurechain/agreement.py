@@ -10,7 +10,6 @@ nothing is sent that the contract would reject; such a failure raises
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
@@ -176,6 +175,13 @@ class AgreementReport:
     owed: int
     warranty_ends_at: int
     milestones: list[MilestoneReport]
+
+
+def _chain_now() -> int:
+    """The chain's clock (a devnet's may be far ahead of the wall clock)."""
+    from ape import chain
+
+    return int(chain.pending_timestamp)
 
 
 def _contract(agreement: Any) -> Any:
@@ -394,7 +400,7 @@ def fund(
     if balance < pull:
         raise ProcurechainError(f"the buyer holds {balance}, {pull} is needed: top it up first")
     if use_permit:
-        deadline = permit_deadline or int(time.time()) + 3600
+        deadline = permit_deadline or _chain_now() + 3600
         v, r, s = permit_signature(token, buyer, str(contract.address), pull, deadline)
         return contract.fundWithPermit(pull, deadline, v, r, s, sender=buyer)
     if token.allowance(buyer.address, contract.address) < pull:

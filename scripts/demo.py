@@ -1,13 +1,71 @@
-"""Run the reference procurement scenario on the local devnet."""
+"""The reference procurement, end to end: `ape run demo` (what `make demo` runs).
+
+City Parks buys 40 park benches; every consortium decision is a signed proposal bundle.
+Runs on a local devnet (Ape starts Anvil by default; `--network ethereum:devnet` uses the
+persistent one).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
 
 import click
-from ape import accounts, project
 from ape.cli import ConnectedProviderCommand
+from ape.logging import logger
+from rich.console import Console
+from rich.table import Table
+
+from procurechain.cli import one_line_errors
+from procurechain.scenario import DUSD, Step, run_reference
+
+
+def _dusd(amount: int) -> str:
+    return f"{amount / DUSD:,.2f}"
 
 
 @click.command(cls=ConnectedProviderCommand)
-def cli() -> None:
-    """Deploy the suite on the connected network and print what was deployed."""
-    deployer = accounts.test_accounts[0]
-    token = deployer.deploy(project.DemoStablecoin)
-    click.echo(f"DemoStablecoin (dUSD, {token.decimals()} decimals) at {token.address}")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("out/demo"),
+    show_default=True,
+    help="Folder for the proposal bundles and the scenario record.",
+)
+@one_line_errors
+def cli(out: Path) -> None:
+    """Run the 40-park-benches procurement and show where every token went."""
+    logger.set_level("WARNING")
+    console = Console()
+    started = time.monotonic()
+    with console.status("[bold]City Parks buys 40 park benches…") as status:
+
+        def report(step: Step) -> None:
+            gas = f"[dim]{step.gas:>9,} gas[/dim]" if step.gas else " " * 13
+            console.print(f"{gas}  [cyan]{step.actor}[/cyan] {step.action}")
+            status.update(f"[bold]{step.actor}[/bold] {step.action}")
+
+        result = run_reference(out, report)
+
+    table = Table(title="Where every dUSD went", show_lines=False)
+    table.add_column("holder")
+    table.add_column("dUSD", justify="right")
+    for holder, amount in result.balances.items():
+        table.add_row(holder, _dusd(amount))
+    total = sum(result.balances.values())
+    table.add_row("[bold]total[/bold]", f"[bold]{_dusd(total)}[/bold]")
+    console.print(table)
+    stranded = result.balances["Tender contract"] + result.balances["Agreement escrow"]
+    if total != result.minted or stranded:
+        raise click.ClickException(
+            f"money check failed: {_dusd(total)} held of {_dusd(result.minted)} minted, "
+            f"{_dusd(stranded)} left in contracts"
+        )
+    console.print(
+        f"[green]Nothing stranded:[/green] all {_dusd(result.minted)} dUSD minted are with "
+        "people; the tender and the escrow hold 0."
+    )
+    console.print(
+        f"{len(result.steps)} steps, {result.total_gas:,} gas in all, "
+        f"{time.monotonic() - started:.1f} s. Bundles and record in {out}/"
+    )

@@ -1,0 +1,303 @@
+"""The reference scenario: City Parks buys 40 park benches, end to end, on a devnet.
+
+Consortium of five (3 of 5, an auditor must sign milestone acceptance), the technical expert
+recused from one bidder, three bidders (one above budget, one never reveals and loses its
+bond), award by a signed proposal bundle, acceptance, funding by permit, three milestones
+(the second late, the third disputed and resolved), retention released after the warranty,
+bonds and credits withdrawn. Every consortium decision is a real bundle signed by the
+members' accounts and saved under ``out/proposals``.
+
+The scenario moves the devnet's clock, so it runs only on a local devnet.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from eth_utils import keccak
+
+from procurechain import agreement as ag
+from procurechain import consortium as cs
+from procurechain import tender as td
+from procurechain.calls import Call
+from procurechain.deploy import deploy_suite, devnet_config
+from procurechain.deployments import deployed
+from procurechain.devnet import require_devnet, time_travel
+
+__all__ = ["DAY", "DUSD", "ScenarioResult", "Step", "run_reference"]
+
+DUSD = 10**6
+DAY = 24 * 3600
+
+
+@dataclass(frozen=True)
+class Step:
+    """One thing somebody did, as the demo prints it."""
+
+    actor: str
+    action: str
+    gas: int = 0
+    tx: str = ""
+
+
+@dataclass
+class ScenarioResult:
+    """What the scenario produced: addresses, steps, final balances."""
+
+    addresses: dict[str, str] = field(default_factory=dict)
+    steps: list[Step] = field(default_factory=list)
+    balances: dict[str, int] = field(default_factory=dict)
+    minted: int = 0
+
+    @property
+    def total_gas(self) -> int:
+        return sum(step.gas for step in self.steps)
+
+
+class _Run:
+    def __init__(self, out: Path, report: Callable[[Step], None]) -> None:
+        from ape import accounts
+
+        self.out = out
+        self.report = report
+        self.result = ScenarioResult()
+        test = accounts.test_accounts
+        self.deployer = test[0]
+        self.agency, self.auditor, self.citizen, self.technical, self.legal = test[1:6]
+        self.winner, self.above_budget, self.silent = test[6], test[7], test[8]
+        self.names = {
+            str(self.deployer.address): "deployer",
+            str(self.agency.address): "City Parks (agency)",
+            str(self.auditor.address): "Auditor",
+            str(self.citizen.address): "Citizen rep",
+            str(self.technical.address): "Technical expert",
+            str(self.legal.address): "Legal expert",
+            str(self.winner.address): "Benchworks Ltd",
+            str(self.above_budget.address): "Luxury Seating",
+            str(self.silent.address): "Quiet Bidder",
+        }
+        self.proposals = 0
+
+    def name(self, account: Any) -> str:
+        address = str(getattr(account, "address", account))
+        return self.names.get(address, address)
+
+    def record(self, actor: Any, action: str, receipt: Any = None) -> None:
+        gas = int(receipt.gas_used) if receipt is not None else 0
+        tx = str(receipt.txn_hash) if receipt is not None else ""
+        step = Step(self.name(actor) if not isinstance(actor, str) else actor, action, gas, tx)
+        self.result.steps.append(step)
+        self.report(step)
+
+    def travel_past(self, timestamp: int, extra: int = 0) -> None:
+        """Move the devnet clock just past ``timestamp`` (plus ``extra`` seconds)."""
+        from ape import chain
+
+        time_travel(max(0, int(timestamp) - int(chain.pending_timestamp)) + 1 + extra)
+
+    def decide(self, call: Call, signers: list[Any], label: str) -> Any:
+        """A consortium decision: propose, sign one by one, save the bundle, execute."""
+        consortium = self.consortium
+        proposal = cs.propose(consortium, call)
+        self.proposals += 1
+        path = self.out / "proposals" / f"{self.proposals:02d}-{label}.json"
+        for signer in signers:
+            cs.sign(proposal, consortium, signer)
+            proposal.save(path)
+        state = cs.status(proposal, consortium)
+        for member in state.recused:
+            self.record(
+                self.name(member), f"is recused from '{call.description}' (declared conflict)"
+            )
+        receipt = cs.execute(proposal, consortium, self.agency)
+        counted = ", ".join(self.name(a) for a in state.counted)
+        self.record("Consortium", f"{call.description} — signed by {counted}", receipt)
+        return receipt
+
+    # ------------------------------------------------------------------ the story
+
+    def deploy(self) -> None:
+        manifest = deploy_suite(self.deployer, devnet_config(), force=True)
+        self.consortium = deployed("Consortium")
+        self.registry = deployed("Registry")
+        self.token = deployed("Token")
+        self.result.addresses.update({k: v["address"] for k, v in manifest["contracts"].items()})
+        self.record(self.deployer, "deployed the consortium (3 of 5), registry, escrow and dUSD")
+        for account, amount in (
+            (self.agency, 60_000),
+            (self.winner, 1_000),
+            (self.above_budget, 1_000),
+            (self.silent, 1_000),
+        ):
+            self.token.mint(account, amount * DUSD, sender=self.deployer)
+            self.result.minted += amount * DUSD
+        self.record(self.deployer, "minted dUSD: 60,000 to City Parks, 1,000 to each bidder")
+
+    def publish(self) -> None:
+        from ape import chain
+
+        receipt = self.consortium.declareConflict(
+            self.winner, keccak(text="advised Benchworks Ltd in 2025"), sender=self.technical
+        )
+        self.record(self.technical, "declared a conflict of interest with Benchworks Ltd", receipt)
+        now = int(chain.pending_timestamp)
+        self.plan = (
+            td.Milestone(4_000, 30 * DAY, keccak(text="20 benches delivered")),
+            td.Milestone(4_000, 60 * DAY, keccak(text="20 more benches delivered")),
+            td.Milestone(2_000, 90 * DAY, keccak(text="installation and inspection")),
+        )
+        spec = td.TenderSpec(
+            token=str(self.token.address),
+            budget=50_000 * DUSD,
+            bond=500 * DUSD,
+            bidding_deadline=now + 7 * DAY,
+            reveal_deadline=now + 10 * DAY,
+            acceptance_window=5 * DAY,
+            documents_hash=keccak(text="40 park benches: specification v1"),
+            plan=self.plan,
+            retention_bps=500,
+            warranty_period=90 * DAY,
+            late_penalty_bps_per_day=10,
+            late_penalty_cap_bps=1_000,
+        )
+        tender_id, self.tender = td.create_tender(self.registry, self.agency, spec)
+        self.result.addresses["Tender"] = str(self.tender.address)
+        self.record(
+            self.agency,
+            f"published tender {self.registry.ocid(tender_id)}: 40 benches, budget 50,000 dUSD, "
+            "bond 500 dUSD",
+        )
+
+    def bid(self) -> None:
+        from ape import chain
+
+        deadline = int(chain.pending_timestamp) + DAY
+        bids = (
+            (self.winner, 42_500, True),
+            (self.above_budget, 55_000, False),
+            (self.silent, 45_000, False),
+        )
+        for bidder, price, permit in bids:
+            if not permit:
+                self.token.approve(self.tender, 500 * DUSD, sender=bidder)
+            receipt = td.commit_bid(
+                self.tender,
+                bidder,
+                price * DUSD,
+                keccak(text=f"bid documents of {self.name(bidder)}"),
+                permit_deadline=deadline if permit else None,
+                allow_above_budget=True,
+            )
+            how = "with a permit (one transaction)" if permit else "after an approval"
+            self.record(bidder, f"committed a sealed bid and the 500 dUSD bond {how}", receipt)
+        self.travel_past(self.tender.biddingDeadline())
+        for bidder, price, _ in bids[:2]:
+            receipt = td.reveal_bid(
+                self.tender,
+                bidder,
+                price * DUSD,
+                keccak(text=f"bid documents of {self.name(bidder)}"),
+                nonce=0,
+            )
+            validity = "valid" if price <= 50_000 else "invalid: above the budget"
+            self.record(bidder, f"revealed {price:,} dUSD ({validity})", receipt)
+        self.record(self.silent, "never revealed its bid")
+        self.travel_past(self.tender.revealDeadline())
+
+    def award(self) -> None:
+        call = td.award_call(self.tender, str(self.winner.address), keccak(text="lowest valid"))
+        self.decide(call, [self.agency, self.technical, self.citizen, self.legal], "award")
+        receipt = td.accept_award(self.tender, self.winner, self.plan)
+        self.agreement = ag._contract(self.tender.agreement())
+        self.result.addresses["Agreement"] = str(self.agreement.address)
+        self.record(self.winner, "accepted the award; the escrow agreement was created", receipt)
+        receipt = td.claim_forfeited_bond(self.tender, str(self.silent.address), self.agency)
+        self.record(self.agency, "collected the Quiet Bidder's forfeited bond", receipt)
+        receipt = td.withdraw_bond(self.tender, self.above_budget)
+        self.record(self.above_budget, "withdrew its bond", receipt)
+
+    def deliver(self) -> None:
+        receipt = ag.fund(self.agreement, self.agency, use_permit=True)
+        self.record(self.agency, "funded the escrow with 42,500 dUSD by permit", receipt)
+        trio = [self.auditor, self.agency, self.citizen]
+
+        receipt = ag.submit(
+            self.agreement, self.winner, 0, keccak(text="delivery note 1"), "ipfs://delivery-1"
+        )
+        self.record(self.winner, "submitted milestone 1 (20 benches delivered), on time", receipt)
+        self.decide(ag.accept_call(self.agreement, 0), trio, "accept-1")
+
+        self.travel_past(self.agreement.milestone(1).dueDate, extra=2 * DAY)
+        receipt = ag.submit(
+            self.agreement, self.winner, 1, keccak(text="delivery note 2"), "ipfs://delivery-2"
+        )
+        self.record(self.winner, "submitted milestone 2 (20 more benches), 3 days late", receipt)
+        self.decide(ag.accept_call(self.agreement, 1), trio, "accept-2")
+
+        self.travel_past(self.agreement.milestone(2).dueDate - 5 * DAY)
+        receipt = ag.submit(
+            self.agreement, self.winner, 2, keccak(text="inspection report"), "ipfs://inspection"
+        )
+        self.record(self.winner, "submitted milestone 3 (installation and inspection)", receipt)
+        receipt = ag.dispute(self.agreement, self.agency, 2, keccak(text="4 benches not anchored"))
+        self.record(self.agency, "disputed milestone 3: 4 benches not anchored", receipt)
+        resolve = ag.resolve_call(self.agreement, 2, 8_000, keccak(text="80% of the work accepted"))
+        self.decide(resolve, [self.legal, self.auditor, self.citizen], "resolve-3")
+
+    def close(self) -> None:
+        self.travel_past(self.agreement.warrantyEndsAt())
+        receipt = ag.release_retention(self.agreement, self.winner)
+        self.record(self.winner, "released the retention after the 90-day warranty", receipt)
+        for account in (self.winner, self.agency):
+            if self.agreement.creditOf(account):
+                receipt = ag.withdraw(self.agreement, account)
+                self.record(account, "withdrew its credit from the escrow", receipt)
+        if self.tender.bidOf(self.winner)[0] and not self.tender.bidOf(self.winner)[4]:
+            receipt = td.withdraw_bond(self.tender, self.winner)
+            self.record(self.winner, "withdrew its bond", receipt)
+
+    def balances(self) -> None:
+        holders = {
+            "City Parks (agency)": self.agency,
+            "Benchworks Ltd": self.winner,
+            "Luxury Seating": self.above_budget,
+            "Quiet Bidder": self.silent,
+            "Tender contract": self.tender,
+            "Agreement escrow": self.agreement,
+        }
+        self.result.balances = {name: int(self.token.balanceOf(a)) for name, a in holders.items()}
+
+
+def run_reference(
+    out: str | Path = "out/demo", report: Callable[[Step], None] = lambda _step: None
+) -> ScenarioResult:
+    """Run the reference scenario on the connected devnet; returns what happened.
+
+    Args:
+        out: folder for the proposal bundles and ``scenario.json``.
+        report: called with every step as it happens (progress display).
+    """
+    require_devnet("the reference scenario (it moves the clock)")
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    run = _Run(folder, report)
+    for stage in (run.deploy, run.publish, run.bid, run.award, run.deliver, run.close):
+        stage()
+    run.balances()
+    (folder / "scenario.json").write_text(
+        json.dumps(
+            {
+                "addresses": run.result.addresses,
+                "steps": [asdict(s) for s in run.result.steps],
+                "balances": run.result.balances,
+                "minted": run.result.minted,
+            },
+            indent=2,
+        )
+        + "\n"
+    )
+    return run.result

@@ -1,0 +1,62 @@
+"""The reference scenario end to end: every contract, every role, the real consortium."""
+
+import json
+
+import pytest
+
+from procurechain.scenario import DUSD, run_reference
+
+
+@pytest.fixture(scope="module")
+def outcome(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo")
+    steps = []
+    result = run_reference(out, steps.append)
+    return result, steps, out
+
+
+def test_nothing_is_stranded_and_no_token_is_created_or_lost(outcome):
+    result, _, _ = outcome
+    assert result.balances["Tender contract"] == 0
+    assert result.balances["Agreement escrow"] == 0
+    assert sum(result.balances.values()) == result.minted == 63_000 * DUSD
+
+
+def test_where_the_money_went(outcome):
+    result, _, _ = outcome
+    price = 42_500 * DUSD
+    # Milestone 2 is 3 started days late: 0.1 %/day of 17,000 = 51 dUSD back to the buyer.
+    penalty = 51 * DUSD
+    # Milestone 3 (8,500) resolved 80 % to the supplier: 1,700 back to the buyer.
+    refund = 1_700 * DUSD
+    supplier_income = price - penalty - refund
+    assert result.balances["Benchworks Ltd"] == 1_000 * DUSD + supplier_income
+    # The buyer paid the price, got penalty and refund back, and the forfeited bond.
+    assert result.balances["City Parks (agency)"] == (
+        60_000 * DUSD - price + penalty + refund + 500 * DUSD
+    )
+    assert result.balances["Luxury Seating"] == 1_000 * DUSD  # bond returned
+    assert result.balances["Quiet Bidder"] == 500 * DUSD  # bond forfeited
+
+
+def test_the_recused_expert_did_not_count_for_the_award(outcome):
+    _, steps, _ = outcome
+    recusals = [s for s in steps if "is recused from 'award" in s.action]
+    assert [s.actor for s in recusals] == ["Technical expert"]
+    award = next(s for s in steps if s.actor == "Consortium" and "award tender" in s.action)
+    assert "Technical expert" not in award.action
+
+
+def test_every_decision_is_a_saved_signed_bundle(outcome):
+    _, _, out = outcome
+    bundles = sorted((out / "proposals").glob("*.json"))
+    assert [b.name for b in bundles] == [
+        "01-award.json",
+        "02-accept-1.json",
+        "03-accept-2.json",
+        "04-resolve-3.json",
+    ]
+    for bundle in bundles:
+        assert len(json.loads(bundle.read_text())["signatures"]) >= 3
+    record = json.loads((out / "scenario.json").read_text())
+    assert record["minted"] == 63_000 * DUSD
