@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
-from eth_account.messages import encode_typed_data
 from eth_utils import keccak, to_checksum_address
 
 from procurechain.calls import Call, call_of
+from procurechain.deployments import typed
 from procurechain.errors import ProcurechainError, register_sentences
+from procurechain.permit import sign_permit
 
 __all__ = [
     "AgreementReport",
@@ -26,10 +27,10 @@ __all__ = [
     "MilestoneReport",
     "MilestoneState",
     "accept_call",
+    "agreement_at",
     "content_hash",
     "dispute",
     "fund",
-    "permit_signature",
     "reject_call",
     "release_retention",
     "resolve_call",
@@ -184,24 +185,24 @@ def _chain_now() -> int:
     return int(chain.pending_timestamp)
 
 
-def _contract(agreement: Any) -> Any:
+def agreement_at(agreement: Any) -> Any:
+    """The Agreement contract, from an instance or an address (checking code is there)."""
     if hasattr(agreement, "acceptMilestone"):
         return agreement
-    from ape import chain, project
+    from ape import chain
 
     address = to_checksum_address(str(agreement))
     if not chain.provider.get_code(address):
         raise ProcurechainError(
             f"there is no contract at {address} on this network: check the address and --network"
         )
-    return project.Agreement.at(address)
+    return typed("Agreement", address)
 
 
 def _token(agreement: Any) -> Any:
     """The payment token, read through the devnet stablecoin's ABI (ERC-20 plus EIP-2612)."""
-    from ape import project
 
-    return project.DemoStablecoin.at(agreement.token())
+    return typed("DemoStablecoin", agreement.token())
 
 
 def content_hash(content: str | bytes) -> bytes:
@@ -230,7 +231,7 @@ def status(agreement: Any) -> AgreementReport:
     Returns:
         The agreement's report.
     """
-    contract = _contract(agreement)
+    contract = agreement_at(agreement)
     milestones = []
     for index in range(contract.milestoneCount()):
         m = contract.milestone(index)
@@ -304,65 +305,6 @@ def _same(a: Any, b: Any) -> bool:
     return to_checksum_address(str(a)) == to_checksum_address(str(b))
 
 
-def permit_signature(
-    token: Any, owner: Any, spender: str, value: int, deadline: int
-) -> tuple[int, bytes, bytes]:
-    """Sign an EIP-2612 permit with an Ape account.
-
-    Args:
-        token: the ERC-20 with permit (Ape contract instance).
-        owner: the Ape account that owns the tokens and signs.
-        spender: who may spend them.
-        value: the allowance granted.
-        deadline: unix time after which the permit is void.
-
-    Returns:
-        ``(v, r, s)``.
-
-    Raises:
-        ProcurechainError: the account could not sign.
-    """
-    from ape import chain
-
-    message = encode_typed_data(
-        full_message={
-            "types": {
-                "EIP712Domain": [
-                    {"name": "name", "type": "string"},
-                    {"name": "version", "type": "string"},
-                    {"name": "chainId", "type": "uint256"},
-                    {"name": "verifyingContract", "type": "address"},
-                ],
-                "Permit": [
-                    {"name": "owner", "type": "address"},
-                    {"name": "spender", "type": "address"},
-                    {"name": "value", "type": "uint256"},
-                    {"name": "nonce", "type": "uint256"},
-                    {"name": "deadline", "type": "uint256"},
-                ],
-            },
-            "primaryType": "Permit",
-            "domain": {
-                "name": token.name(),
-                "version": "1",
-                "chainId": chain.chain_id,
-                "verifyingContract": str(token.address),
-            },
-            "message": {
-                "owner": str(owner.address),
-                "spender": to_checksum_address(str(spender)),
-                "value": value,
-                "nonce": token.nonces(owner.address),
-                "deadline": deadline,
-            },
-        }
-    )
-    signature = owner.sign_message(message)
-    if signature is None:
-        raise ProcurechainError(f"{owner.address} did not sign the permit: unlock the account")
-    return signature.v, bytes(signature.r), bytes(signature.s)
-
-
 def fund(
     agreement: Any,
     buyer: Any,
@@ -387,7 +329,7 @@ def fund(
     Raises:
         ProcurechainError: wrong account, agreement not awaiting funds, or balance too low.
     """
-    contract = _contract(agreement)
+    contract = agreement_at(agreement)
     _require_status(contract, AgreementStatus.UNFUNDED, "fund")
     if not _same(buyer.address, contract.buyer()):
         raise ProcurechainError(f"{buyer.address} is not the buyer: fund with {contract.buyer()}")
@@ -401,7 +343,7 @@ def fund(
         raise ProcurechainError(f"the buyer holds {balance}, {pull} is needed: top it up first")
     if use_permit:
         deadline = permit_deadline or _chain_now() + 3600
-        v, r, s = permit_signature(token, buyer, str(contract.address), pull, deadline)
+        v, r, s = sign_permit(token, buyer, str(contract.address), pull, deadline)
         return contract.fundWithPermit(pull, deadline, v, r, s, sender=buyer)
     if token.allowance(buyer.address, contract.address) < pull:
         token.approve(contract.address, pull, sender=buyer)
@@ -426,7 +368,7 @@ def submit(
     Raises:
         ProcurechainError: wrong account, agreement not active, or milestone not open.
     """
-    contract = _contract(agreement)
+    contract = agreement_at(agreement)
     _require_status(contract, AgreementStatus.ACTIVE, "submit")
     if not _same(supplier.address, contract.supplier()):
         raise ProcurechainError(
@@ -452,7 +394,7 @@ def dispute(agreement: Any, party: Any, index: int, reason_hash: bytes) -> Any:
     Raises:
         ProcurechainError: not a party, agreement not active, or milestone not disputable.
     """
-    contract = _contract(agreement)
+    contract = agreement_at(agreement)
     _require_status(contract, AgreementStatus.ACTIVE, "dispute")
     if not (_same(party.address, contract.buyer()) or _same(party.address, contract.supplier())):
         raise ProcurechainError(f"{party.address} is neither the buyer nor the supplier")
@@ -475,7 +417,7 @@ def withdraw(agreement: Any, account: Any) -> Any:
     Raises:
         ProcurechainError: nothing is credited to the account.
     """
-    contract = _contract(agreement)
+    contract = agreement_at(agreement)
     if contract.creditOf(account.address) == 0:
         raise ProcurechainError(f"{account.address} has nothing to withdraw from this agreement")
     return contract.withdraw(sender=account)
@@ -496,7 +438,7 @@ def release_retention(agreement: Any, account: Any) -> Any:
     """
     from ape import chain
 
-    contract = _contract(agreement)
+    contract = agreement_at(agreement)
     _require_status(contract, AgreementStatus.ACTIVE, "release the retention")
     settled, count = contract.settledCount(), contract.milestoneCount()
     ends = contract.warrantyEndsAt()
@@ -521,7 +463,7 @@ def accept_call(agreement: Any, index: int) -> Call:
     Raises:
         ProcurechainError: agreement not active or milestone not submitted.
     """
-    contract = _contract(agreement)
+    contract = agreement_at(agreement)
     _require_status(contract, AgreementStatus.ACTIVE, "accept")
     _require_milestone(contract, index, (MilestoneState.SUBMITTED,), "accept")
     paid, penalty, retention = contract.quoteAcceptance(index)
@@ -550,7 +492,7 @@ def reject_call(agreement: Any, index: int, reason_hash: bytes) -> Call:
     Raises:
         ProcurechainError: agreement not active or milestone not submitted.
     """
-    contract = _contract(agreement)
+    contract = agreement_at(agreement)
     _require_status(contract, AgreementStatus.ACTIVE, "reject")
     _require_milestone(contract, index, (MilestoneState.SUBMITTED,), "reject")
     reason = _require_hash(reason_hash, "reason hash")
@@ -581,7 +523,7 @@ def resolve_call(agreement: Any, index: int, supplier_bps: int, reason_hash: byt
     """
     if not 0 <= supplier_bps <= BPS:
         raise ProcurechainError(f"the supplier's share must be 0 to 10000 bps, not {supplier_bps}")
-    contract = _contract(agreement)
+    contract = agreement_at(agreement)
     _require_status(contract, AgreementStatus.ACTIVE, "resolve")
     _require_milestone(contract, index, (MilestoneState.DISPUTED,), "resolve")
     reason = _require_hash(reason_hash, "reason hash")
@@ -614,7 +556,7 @@ def terminate_call(agreement: Any, reason_hash: bytes) -> Call:
     Raises:
         ProcurechainError: the agreement has already ended.
     """
-    contract = _contract(agreement)
+    contract = agreement_at(agreement)
     state = AgreementStatus(contract.status())
     if state not in (AgreementStatus.UNFUNDED, AgreementStatus.ACTIVE):
         raise ProcurechainError(f"the agreement is already {state.name.lower()}")
@@ -646,7 +588,7 @@ def warranty_claim_call(agreement: Any, amount: int, reason_hash: bytes) -> Call
     """
     from ape import chain
 
-    contract = _contract(agreement)
+    contract = agreement_at(agreement)
     _require_status(contract, AgreementStatus.ACTIVE, "claim on the warranty")
     held = contract.retentionHeld()
     if not 0 < amount <= held:

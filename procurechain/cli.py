@@ -4,15 +4,43 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
+from procurechain.calls import Call
 from procurechain.errors import describe
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-__all__ = ["one_line_errors", "parse_amount"]
+__all__ = ["one_line_errors", "out_option", "parse_amount", "write_proposal"]
+
+
+out_option = click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write the unsigned proposal bundle.",
+)
+
+
+def write_proposal(consortium: Any, call: Call, out: Path) -> None:
+    """Write an unsigned proposal bundle for ``call`` and say what signers do next.
+
+    Raises:
+        click.ClickException: ``out`` exists (nothing is overwritten).
+    """
+    from procurechain import consortium as cs
+
+    if out.exists():
+        raise click.ClickException(f"{out} exists; choose another --out (nothing was changed)")
+    proposal = cs.propose(consortium, call)
+    proposal.save(out)
+    click.echo(f"Proposed: {call.description}")
+    click.echo(f"  bundle {out}  action hash 0x{proposal.action_hash.hex()}")
+    click.echo(f"  target {call.target}  calldata 0x{call.data.hex()}")
+    click.echo(f"  next: each signer runs `ape run consortium sign {out} --account ...`")
 
 
 def one_line_errors(func: F) -> F:

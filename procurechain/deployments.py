@@ -23,6 +23,7 @@ __all__ = [
     "deployed",
     "manifest_path",
     "read_manifest",
+    "typed",
     "write_manifest",
 ]
 
@@ -69,9 +70,27 @@ def write_manifest(document: dict[str, Any]) -> Path:
     return path
 
 
+def typed(name: str, address: str) -> Any:
+    """The project contract type ``name`` at ``address``, whatever Ape cached for it.
+
+    ``project.X.at(address)`` prefers a contract type Ape cached earlier for that address; on a
+    devnet that was reset (or a test chain reverted to a snapshot) another contract may have
+    stood there, so the cache is replaced with the type asked for.
+    """
+    from ape import chain, project
+
+    return chain.contracts.instance_at(
+        to_checksum_address(address),
+        contract_type=getattr(project, name).contract_type,
+        replace=True,
+        fetch_from_explorer=False,
+        detect_proxy=False,
+    )
+
+
 def contract_at(name: str, address: str) -> Any:
     """The project contract type ``name`` at ``address``, checking that code is there."""
-    from ape import chain, project
+    from ape import chain
 
     if not is_address(address):
         raise ProcurechainError(f"{address!r} is not an address (expected 0x and 40 hex digits)")
@@ -81,7 +100,7 @@ def contract_at(name: str, address: str) -> Any:
             f"no contract at {address} on chain {network.chain_id()}; check --network, or deploy "
             "with `ape run deploy`"
         )
-    return getattr(project, name).at(address)
+    return typed(name, address)
 
 
 #: Manifest entries whose contract type is not their name.

@@ -212,7 +212,7 @@ class _Run:
         call = td.award_call(self.tender, str(self.winner.address), keccak(text="lowest valid"))
         self.decide(call, [self.agency, self.technical, self.citizen, self.legal], "award")
         receipt = td.accept_award(self.tender, self.winner, self.plan)
-        self.agreement = ag._contract(self.tender.agreement())
+        self.agreement = ag.agreement_at(self.tender.agreement())
         self.result.addresses["Agreement"] = str(self.agreement.address)
         self.record(self.winner, "accepted the award; the escrow agreement was created", receipt)
         receipt = td.claim_forfeited_bond(self.tender, str(self.silent.address), self.agency)

@@ -17,7 +17,9 @@ from eth_utils import keccak, to_checksum_address
 
 from procurechain.bids import BidJournal, BidRecord, bid_salt, commitment
 from procurechain.calls import Call, call_of
+from procurechain.deployments import typed
 from procurechain.errors import ProcurechainError, describe, register_sentences
+from procurechain.permit import sign_permit
 
 __all__ = [
     "AwardMethod",
@@ -39,7 +41,6 @@ __all__ = [
     "record_lapse",
     "reveal_bid",
     "show",
-    "sign_permit",
     "tender_at",
     "withdraw_bond",
 ]
@@ -201,12 +202,6 @@ class TenderSpec:
         return [m.as_tuple() for m in self.plan]
 
 
-def _project() -> Any:
-    from ape import project
-
-    return project
-
-
 def _now() -> int:
     from ape import chain
 
@@ -227,7 +222,7 @@ def _send(method: Any, *args: Any, **tx: Any) -> Any:
 
 def tender_at(address: str) -> Any:
     """The Tender contract at ``address``."""
-    return _project().Tender.at(to_checksum_address(address))
+    return typed("Tender", address)
 
 
 def create_tender(registry: Any, agency: Any, spec: TenderSpec) -> tuple[int, Any]:
@@ -563,35 +558,4 @@ def cancel_call(tender: Any, reason_hash: bytes) -> Call:
 
 def _erc20(address: str) -> Any:
     """An ERC-20 with EIP-2612 permit at ``address`` (the dUSD ABI is the standard one)."""
-    return _project().DemoStablecoin.at(to_checksum_address(address))
-
-
-def sign_permit(token: Any, owner: Any, spender: str, value: int, deadline: int) -> tuple:
-    """Sign an EIP-2612 permit with ``owner``'s Ape account; returns ``(v, r, s)``."""
-    from eip712.messages import EIP712Message
-    from eth_pydantic_types import abi
-
-    class Permit(EIP712Message):
-        owner: abi.address
-        spender: abi.address
-        value: abi.uint256
-        nonce: abi.uint256
-        deadline: abi.uint256
-
-    name, version, chain_id, verifying = token.eip712Domain()[1:5]
-    message = Permit(
-        owner=to_checksum_address(owner.address),
-        spender=to_checksum_address(spender),
-        value=value,
-        nonce=int(token.nonces(owner)),
-        deadline=deadline,
-        eip712_name=name,
-        eip712_version=version,
-        eip712_chainId=chain_id,
-        eip712_verifyingContract=to_checksum_address(verifying),
-    )
-    signature = owner.sign_message(message)
-    if signature is None:
-        raise ProcurechainError(f"{owner.address} did not sign the permit")
-    # r and s are big-endian integers as bytes; a leading zero byte is dropped, so pad them
-    return signature.v, bytes(signature.r).rjust(32, b"\x00"), bytes(signature.s).rjust(32, b"\x00")
+    return typed("DemoStablecoin", address)

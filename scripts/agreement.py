@@ -7,7 +7,6 @@ signature bundle; nothing is sent for them here.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,7 +17,8 @@ from ape.cli import ConnectedProviderCommand, account_option, network_option
 
 from procurechain import agreement as escrow
 from procurechain.calls import Call
-from procurechain.errors import describe
+from procurechain.cli import one_line_errors, out_option, write_proposal
+from procurechain.deployments import contract_at
 
 
 def _document(value: str) -> bytes:
@@ -31,24 +31,11 @@ def _document(value: str) -> bytes:
     return escrow.content_hash(value)
 
 
-def _run(action: Callable[[], Any]) -> Any:
-    try:
-        return action()
-    except click.ClickException:
-        raise
-    except Exception as err:  # one readable line, whatever the chain or the library said
-        raise click.ClickException(describe(err)) from err
-
-
-def _print_call(call: Call) -> None:
-    click.echo(call.description)
-    payload = {
-        "target": call.target,
-        "value": call.value,
-        "data": "0x" + call.data.hex(),
-        "description": call.description,
-    }
-    click.echo(json.dumps(payload, indent=2))
+def _propose(agreement: str, call_of: Callable[[Any], Call], out: Path) -> None:
+    """Write a bundle for the agreement's consortium (its authority, read from the chain)."""
+    contract = escrow.agreement_at(agreement)
+    consortium = contract_at("Consortium", contract.consortium())
+    write_proposal(consortium, call_of(contract), out)
 
 
 def _when(timestamp: int) -> str:
@@ -74,9 +61,10 @@ def cli() -> None:
 @agreement_argument
 @click.option("--amount", type=int, help="tokens to pull (default: the price)")
 @click.option("--permit", is_flag=True, help="sign an EIP-2612 permit instead of approving")
+@one_line_errors
 def fund(account: Any, agreement: str, amount: int | None, permit: bool) -> None:
     """Deposit the price as the buyer."""
-    receipt = _run(lambda: escrow.fund(agreement, account, amount=amount, use_permit=permit))
+    receipt = escrow.fund(agreement, account, amount=amount, use_permit=permit)
     click.echo(f"funded in {receipt.txn_hash}")
 
 
@@ -87,10 +75,11 @@ def fund(account: Any, agreement: str, amount: int | None, permit: bool) -> None
 @click.argument("index", type=int)
 @click.option("--evidence", required=True, help="the evidence as text, or @FILE")
 @click.option("--uri", required=True, help="where the evidence can be read")
+@one_line_errors
 def submit(account: Any, agreement: str, index: int, evidence: str, uri: str) -> None:
     """Deliver evidence for a milestone as the supplier."""
     digest = _document(evidence)
-    receipt = _run(lambda: escrow.submit(agreement, account, index, digest, uri))
+    receipt = escrow.submit(agreement, account, index, digest, uri)
     click.echo(f"milestone {index} submitted (evidence 0x{digest.hex()}) in {receipt.txn_hash}")
 
 
@@ -100,10 +89,11 @@ def submit(account: Any, agreement: str, index: int, evidence: str, uri: str) ->
 @agreement_argument
 @click.argument("index", type=int)
 @reason_option
+@one_line_errors
 def dispute(account: Any, agreement: str, index: int, reason: str) -> None:
     """Dispute a submitted or rejected milestone as the buyer or the supplier."""
     digest = _document(reason)
-    receipt = _run(lambda: escrow.dispute(agreement, account, index, digest))
+    receipt = escrow.dispute(agreement, account, index, digest)
     click.echo(f"milestone {index} disputed (reasons 0x{digest.hex()}) in {receipt.txn_hash}")
 
 
@@ -111,9 +101,10 @@ def dispute(account: Any, agreement: str, index: int, reason: str) -> None:
 @network_option()
 @account_option()
 @agreement_argument
+@one_line_errors
 def withdraw(account: Any, agreement: str) -> None:
     """Withdraw everything credited to the account."""
-    receipt = _run(lambda: escrow.withdraw(agreement, account))
+    receipt = escrow.withdraw(agreement, account)
     click.echo(f"withdrawn in {receipt.txn_hash}")
 
 
@@ -121,18 +112,20 @@ def withdraw(account: Any, agreement: str) -> None:
 @network_option()
 @account_option()
 @agreement_argument
+@one_line_errors
 def release(account: Any, agreement: str) -> None:
     """Release the retention to the supplier once the warranty has ended (anyone may)."""
-    receipt = _run(lambda: escrow.release_retention(agreement, account))
+    receipt = escrow.release_retention(agreement, account)
     click.echo(f"retention released in {receipt.txn_hash}")
 
 
 @cli.command(cls=ConnectedProviderCommand)
 @network_option()
 @agreement_argument
+@one_line_errors
 def status(agreement: str) -> None:
     """Show the agreement and every milestone."""
-    report = _run(lambda: escrow.status(agreement))
+    report = escrow.status(agreement)
     click.echo(f"agreement {report.address}: {report.status.name.lower()}")
     click.echo(f"  buyer {report.buyer}  supplier {report.supplier}")
     click.echo(f"  consortium {report.consortium}  token {report.token}")
@@ -163,9 +156,11 @@ def status(agreement: str) -> None:
 @network_option()
 @agreement_argument
 @click.argument("index", type=int)
-def propose_accept(agreement: str, index: int) -> None:
-    """Print the consortium call that accepts a submitted milestone."""
-    _print_call(_run(lambda: escrow.accept_call(agreement, index)))
+@out_option
+@one_line_errors
+def propose_accept(agreement: str, index: int, out: Path) -> None:
+    """Propose accepting a submitted milestone (needs an auditor among the signers)."""
+    _propose(agreement, lambda a: escrow.accept_call(a, index), out)
 
 
 @cli.command("propose-reject", cls=ConnectedProviderCommand)
@@ -173,10 +168,12 @@ def propose_accept(agreement: str, index: int) -> None:
 @agreement_argument
 @click.argument("index", type=int)
 @reason_option
-def propose_reject(agreement: str, index: int, reason: str) -> None:
-    """Print the consortium call that rejects a submitted milestone."""
+@out_option
+@one_line_errors
+def propose_reject(agreement: str, index: int, reason: str, out: Path) -> None:
+    """Propose rejecting a submitted milestone, with the hash of the reasons."""
     digest = _document(reason)
-    _print_call(_run(lambda: escrow.reject_call(agreement, index, digest)))
+    _propose(agreement, lambda a: escrow.reject_call(a, index, digest), out)
 
 
 @cli.command("propose-resolve", cls=ConnectedProviderCommand)
@@ -185,20 +182,24 @@ def propose_reject(agreement: str, index: int, reason: str) -> None:
 @click.argument("index", type=int)
 @click.argument("supplier_bps", type=click.IntRange(0, 10_000))
 @reason_option
-def propose_resolve(agreement: str, index: int, supplier_bps: int, reason: str) -> None:
-    """Print the consortium call that resolves a dispute (supplier's share in bps)."""
+@out_option
+@one_line_errors
+def propose_resolve(agreement: str, index: int, supplier_bps: int, reason: str, out: Path) -> None:
+    """Propose resolving a dispute (the supplier's share in bps of the milestone)."""
     digest = _document(reason)
-    _print_call(_run(lambda: escrow.resolve_call(agreement, index, supplier_bps, digest)))
+    _propose(agreement, lambda a: escrow.resolve_call(a, index, supplier_bps, digest), out)
 
 
 @cli.command("propose-terminate", cls=ConnectedProviderCommand)
 @network_option()
 @agreement_argument
 @reason_option
-def propose_terminate(agreement: str, reason: str) -> None:
-    """Print the consortium call that terminates the agreement."""
+@out_option
+@one_line_errors
+def propose_terminate(agreement: str, reason: str, out: Path) -> None:
+    """Propose terminating the agreement (accepted work paid, the rest back to the buyer)."""
     digest = _document(reason)
-    _print_call(_run(lambda: escrow.terminate_call(agreement, digest)))
+    _propose(agreement, lambda a: escrow.terminate_call(a, digest), out)
 
 
 @cli.command("propose-warranty-claim", cls=ConnectedProviderCommand)
@@ -206,7 +207,9 @@ def propose_terminate(agreement: str, reason: str) -> None:
 @agreement_argument
 @click.argument("amount", type=click.IntRange(min=1))
 @reason_option
-def propose_warranty_claim(agreement: str, amount: int, reason: str) -> None:
-    """Print the consortium call that draws on the retention for the buyer."""
+@out_option
+@one_line_errors
+def propose_warranty_claim(agreement: str, amount: int, reason: str, out: Path) -> None:
+    """Propose drawing on the retention for the buyer (a warranty claim)."""
     digest = _document(reason)
-    _print_call(_run(lambda: escrow.warranty_claim_call(agreement, amount, digest)))
+    _propose(agreement, lambda a: escrow.warranty_claim_call(a, amount, digest), out)

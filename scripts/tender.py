@@ -19,10 +19,9 @@ from ape.api import AccountAPI
 from ape.cli import ConnectedProviderCommand, account_option
 from eth_utils import keccak
 
-from procurechain import consortium as cs
 from procurechain import tender as td
 from procurechain.calls import Call
-from procurechain.cli import one_line_errors, parse_amount
+from procurechain.cli import one_line_errors, out_option, parse_amount, write_proposal
 from procurechain.deployments import contract_at, deployed
 
 registry_option = click.option(
@@ -33,12 +32,6 @@ consortium_option = click.option(
     "consortium_address",
     default=None,
     help="Consortium (default: the manifest's).",
-)
-out_option = click.option(
-    "--out",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Where to write the unsigned proposal bundle.",
 )
 tender_argument = click.argument("tender_address", metavar="TENDER")
 
@@ -65,15 +58,7 @@ def _parse_milestone(text: str, index: int) -> td.Milestone:
 
 
 def _propose(consortium_address: str | None, call: Call, out: Path) -> None:
-    if out.exists():
-        raise click.ClickException(f"{out} exists; choose another --out (nothing was changed)")
-    consortium = deployed("Consortium", consortium_address)
-    proposal = cs.propose(consortium, call, nonce=None)
-    proposal.save(out)
-    click.echo(f"Proposed: {call.description}")
-    click.echo(f"  bundle {out}  action hash 0x{proposal.action_hash.hex()}")
-    click.echo(f"  target {call.target}  calldata 0x{call.data.hex()}")
-    click.echo(f"  next: each signer runs `ape run consortium sign {out} --account ...`")
+    write_proposal(deployed("Consortium", consortium_address), call, out)
 
 
 @click.group()

@@ -1,6 +1,10 @@
 """Fixtures shared by every test module: accounts named by role, the devnet token."""
 
+import importlib.util
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -20,6 +24,7 @@ settings.register_profile(
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 DUSD = 10**6  # one dUSD in base units (6 decimals)
+PROJECT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="session")
@@ -78,3 +83,34 @@ def stranger(accounts):
 def token(deployer, project):
     """dUSD: 6 decimals, EIP-2612 permit."""
     return deployer.deploy(project.DemoStablecoin, deployer)
+
+
+@pytest.fixture
+def ape_run(chain):
+    """Run `ape run <args>` in a new process against this test's node, as a user on another
+    machine would; asserts the exit status is what ``expect_ok`` says."""
+    network = f"ethereum:local:{chain.provider.uri}"
+    ape = str(Path(sys.executable).with_name("ape"))
+
+    def run(*args: str, expect_ok: bool = True) -> subprocess.CompletedProcess:
+        result = subprocess.run(
+            [ape, "run", *args, "--network", network],
+            cwd=PROJECT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert (result.returncode == 0) == expect_ok, result.stdout + result.stderr
+        return result
+
+    return run
+
+
+def load_script(name: str):
+    """Import ``scripts/<name>.py`` (not a package) to call its commands' bodies in-process."""
+    spec = importlib.util.spec_from_file_location(
+        f"procurechain_script_{name}", PROJECT / "scripts" / f"{name}.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -9,7 +9,8 @@ import pytest
 from eth_utils import keccak
 
 from procurechain.agreement import AgreementStatus as Status
-from procurechain.agreement import MilestoneState, permit_signature
+from procurechain.agreement import MilestoneState
+from procurechain.permit import sign_permit
 
 DAY = 86_400
 BPS = 10_000
@@ -230,7 +231,7 @@ def test_fund_by_approval_activates_and_escrows_the_price(agreement, tusd, buyer
 
 def test_fund_with_permit_needs_no_approval(agreement, tusd, buyer):
     deadline = ape.chain.pending_timestamp + 3600
-    v, r, s = permit_signature(tusd, buyer, agreement.address, PRICE, deadline)
+    v, r, s = sign_permit(tusd, buyer, agreement.address, PRICE, deadline)
     agreement.fundWithPermit(PRICE, deadline, v, r, s, sender=buyer)
     assert agreement.status() == Status.ACTIVE
     assert tusd.balanceOf(agreement) == PRICE
@@ -239,7 +240,7 @@ def test_fund_with_permit_needs_no_approval(agreement, tusd, buyer):
 
 def test_fund_with_a_front_run_permit_still_uses_the_allowance(agreement, tusd, buyer, stranger):
     deadline = ape.chain.pending_timestamp + 3600
-    v, r, s = permit_signature(tusd, buyer, agreement.address, PRICE, deadline)
+    v, r, s = sign_permit(tusd, buyer, agreement.address, PRICE, deadline)
     tusd.permit(buyer, agreement, PRICE, deadline, v, r, s, sender=stranger)  # front-runner
     agreement.fundWithPermit(PRICE, deadline, v, r, s, sender=buyer)
     assert agreement.status() == Status.ACTIVE

@@ -7,7 +7,7 @@ import ape
 import pytest
 from eth_utils import keccak
 
-from procurechain.agreement import permit_signature
+from procurechain.permit import sign_permit
 
 DAY = 86_400
 PRICE = 50_000 * 10**6  # the reference benches contract, in dUSD base units
@@ -48,7 +48,7 @@ def test_gas_per_step(setup):
 
     other, _ = make(3)
     deadline = ape.chain.pending_timestamp + 3600
-    v, r, s = permit_signature(token, buyer, other.address, PRICE, deadline)
+    v, r, s = sign_permit(token, buyer, other.address, PRICE, deadline)
     gas["fund with permit"] = other.fundWithPermit(PRICE, deadline, v, r, s, sender=buyer).gas_used
 
     gas["submit"] = agreement.submit(0, EVIDENCE, "ipfs://e0", sender=supplier).gas_used

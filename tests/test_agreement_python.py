@@ -3,14 +3,14 @@ consortium, the status report, one-line errors."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from eth_utils import keccak
 
 from procurechain import agreement as escrow
 from procurechain.agreement import AgreementStatus, MilestoneState
 from procurechain.errors import ProcurechainError, describe
+
+from conftest import load_script
 
 DAY = 86_400
 PRICE = 1_000_003
@@ -123,13 +123,22 @@ def test_a_contract_error_reads_as_one_sentence(agreement, stranger):
     assert sentence == f"only the consortium may do this, not {stranger.address}"
 
 
-def test_the_script_prints_status_and_calls(agreement, parties, capsys):
+def test_the_script_prints_status_and_proposes_to_the_real_consortium(
+    deployer, project, parties, tusd, tmp_path, capsys, auditor, citizen, technical, legal
+):
     """The commands' bodies, run on the test's own chain (`--network` would start another)."""
     import click
 
-    from scripts.agreement import cli
+    from procurechain import consortium as cs
+
+    cli = load_script("agreement").cli
 
     _, buyer, supplier = parties
+    members = [buyer, auditor, citizen, technical, legal]
+    council = deployer.deploy(project.Consortium, members, [1, 2, 4, 8, 16], 3, [], [])
+    factory = deployer.deploy(project.TestAgreementFactory, deployer.deploy(project.Agreement))
+    receipt = factory.create(council, buyer, supplier, tusd, PRICE, TERMS, PLAN, sender=deployer)
+    agreement = project.Agreement.at(receipt.events.filter(factory.AgreementCreated)[0].agreement)
     escrow.fund(agreement, buyer)
     escrow.submit(agreement, supplier, 0, EVIDENCE, "ipfs://note")
     address = str(agreement.address)
@@ -138,12 +147,23 @@ def test_the_script_prints_status_and_calls(agreement, parties, capsys):
     assert "active" in output
     assert "submitted" in output
     assert "600001" in output
-    cli.commands["propose-accept"].callback(agreement=address, index=0)
-    output = capsys.readouterr().out
-    payload = json.loads(output[output.index("{") :])
-    assert payload["data"] == "0x" + bytes(agreement.acceptMilestone.encode_input(0)).hex()
-    assert payload["target"] == address
+
+    bundle = tmp_path / "accept.json"
+    cli.commands["propose-accept"].callback(agreement=address, index=0, out=bundle)
+    assert f"ape run consortium sign {bundle}" in capsys.readouterr().out
+    with pytest.raises(click.ClickException, match="exists; choose another --out"):
+        cli.commands["propose-accept"].callback(agreement=address, index=0, out=bundle)
+    proposal = cs.Proposal.load(bundle)
+    assert proposal.action.data == bytes(agreement.acceptMilestone.encode_input(0))
+    assert proposal.consortium == council.address
+    for signer in (auditor, citizen, legal):
+        cs.sign(proposal, council, signer)
+    cs.execute(proposal, council, supplier)
+    assert escrow.status(agreement).milestones[0].state == MilestoneState.ACCEPTED
     with pytest.raises(click.ClickException, match="cannot accept milestone 1: it is pending"):
-        cli.commands["propose-accept"].callback(agreement=address, index=1)
+        cli.commands["propose-accept"].callback(
+            agreement=address, index=1, out=tmp_path / "second.json"
+        )
+    assert not (tmp_path / "second.json").exists()
     with pytest.raises(click.ClickException, match="nothing to withdraw"):
-        cli.commands["withdraw"].callback(account=supplier, agreement=address)
+        cli.commands["withdraw"].callback(account=technical, agreement=address)

@@ -5,9 +5,6 @@ to the test's Anvil node, as members on different machines would.
 """
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from eth_utils import keccak
@@ -17,7 +14,6 @@ from procurechain.calls import call_of, parse_arg
 
 from conftest import DUSD
 
-PROJECT = Path(__file__).resolve().parents[1]
 AGENCY, AUDITOR, CITIZEN, TECHNICAL, LEGAL = 1, 2, 4, 8, 16
 
 
@@ -26,27 +22,6 @@ def consortium(project, deployer, agency, auditor, citizen, technical, legal):
     members = [agency, auditor, citizen, technical, legal]
     roles = [AGENCY, AUDITOR, CITIZEN, TECHNICAL, LEGAL]
     return deployer.deploy(project.Consortium, members, roles, 3, [], [])
-
-
-@pytest.fixture
-def ape_run(chain):
-    """Run `ape run <args>` in a new process against this test's node."""
-    network = f"ethereum:local:{chain.provider.uri}"
-    ape = str(Path(sys.executable).with_name("ape"))
-
-    def run(*args: str, expect_ok: bool = True) -> subprocess.CompletedProcess:
-        result = subprocess.run(
-            [ape, "run", *args, "--network", network],
-            cwd=PROJECT,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        if expect_ok:
-            assert result.returncode == 0, result.stdout + result.stderr
-        return result
-
-    return run
 
 
 def test_three_members_sign_in_separate_processes_then_execute(

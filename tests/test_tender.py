@@ -6,6 +6,7 @@ from eth_utils import keccak
 
 from procurechain.bids import bid_salt, commitment
 from procurechain.errors import ProcurechainError
+from procurechain.permit import sign_permit
 from procurechain.tender import (
     AwardMethod,
     Milestone,
@@ -13,7 +14,6 @@ from procurechain.tender import (
     TenderSpec,
     create_tender,
     plan_hash,
-    sign_permit,
 )
 
 DUSD = 10**6

@@ -1,37 +1,23 @@
 """`ape run tender` and `ape run bid`: a tender run from the command line, against the real
 Consortium, with each command in its own process (as agencies, bidders and signers would)."""
 
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
 from procurechain import consortium as cs
 from procurechain.calls import call_of
 from procurechain.tender import Stage
 
-PROJECT = Path(__file__).resolve().parents[1]
 AGENCY, AUDITOR, CITIZEN, TECHNICAL, LEGAL = 1, 2, 4, 8, 16
 DUSD = 10**6
 
 
 @pytest.fixture
-def ape_run(chain):
-    network = f"ethereum:local:{chain.provider.uri}"
-    ape = str(Path(sys.executable).with_name("ape"))
+def ape_out(ape_run):
+    """`ape run` in a new process; returns what it printed (stdout and stderr)."""
 
     def run(*args: str, expect_ok: bool = True) -> str:
-        result = subprocess.run(
-            [ape, "run", *args, "--network", network],
-            cwd=PROJECT,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        output = result.stdout + result.stderr
-        assert (result.returncode == 0) == expect_ok, output
-        return output
+        result = ape_run(*args, expect_ok=expect_ok)
+        return result.stdout + result.stderr
 
     return run
 
@@ -60,11 +46,11 @@ def registry(project, deployer, consortium, agency, auditor, citizen):
 
 
 def test_a_tender_from_the_command_line(
-    ape_run, tmp_path, chain, project, registry, consortium, token, deployer,
+    ape_out, tmp_path, chain, project, registry, consortium, token, deployer,
     agency, auditor, citizen, bidder_a, bidder_b,
 ):  # fmt: skip
     journal = str(tmp_path / "bids.json")
-    out = ape_run(
+    out = ape_out(
         "tender", "create", "--registry", str(registry.address), "--token", str(token.address),
         "--budget", "50000", "--bond", "500", "--milestone", "40:30:20 benches",
         "--milestone", "40:60:20 more benches", "--milestone", "20:75:installation",
@@ -73,64 +59,64 @@ def test_a_tender_from_the_command_line(
     assert "Published tender 1 (ocds-x-1)" in out
     tender = project.Tender.at(registry.tenderOf(1))
     assert tender.budget() == 50_000 * DUSD
-    assert str(tender.address) in ape_run("tender", "list", "--registry", str(registry.address))
+    assert str(tender.address) in ape_out("tender", "list", "--registry", str(registry.address))
 
     for bidder in (bidder_a, bidder_b):
         token.mint(bidder, 1_000 * DUSD, sender=deployer)
     # no allowance: one sentence, nothing sent
-    out = ape_run(
+    out = ape_out(
         "bid", "commit", str(tender.address), "--price", "45000", "--doc-hash", "0x" + "11" * 32,
         "--journal", journal, "--account", "TEST::6", expect_ok=False,
     )  # fmt: skip
     assert "approve the tender" in out and "Traceback" not in out
-    out = ape_run(
+    out = ape_out(
         "bid", "commit", str(tender.address), "--price", "60000", "--doc-hash", "0x" + "11" * 32,
         "--journal", journal, "--account", "TEST::6", "--permit", expect_ok=False,
     )  # fmt: skip
     assert "exceeds the budget" in out
     assert not tender.bidOf(bidder_a)[0]
     for index, price in ((6, "45000"), (7, "47000.5")):
-        ape_run(
+        ape_out(
             "bid", "commit", str(tender.address), "--price", price, "--doc-hash", "0x" + "11" * 32,
             "--journal", journal, "--account", f"TEST::{index}", "--permit",
         )  # fmt: skip
-    out = ape_run("bid", "reveal", str(tender.address), "--account", "TEST::6", expect_ok=False)
+    out = ape_out("bid", "reveal", str(tender.address), "--account", "TEST::6", expect_ok=False)
     assert "cannot reveal a bid: the tender is in stage bidding" in out
 
     chain.mine(timestamp=tender.biddingDeadline() + 1)
     # the journal only remembers price and documents; the salt comes from the key
     for index in (6, 7):
         account = f"TEST::{index}"
-        out = ape_run(
+        out = ape_out(
             "bid", "reveal", str(tender.address), "--journal", journal, "--account", account
         )
         assert "valid" in out
     assert tender.leader() == (bidder_a.address, 45_000 * DUSD)
 
     chain.mine(timestamp=tender.revealDeadline() + 1)
-    out = ape_run("tender", "show", str(tender.address))
+    out = ape_out("tender", "show", str(tender.address))
     assert "evaluation" in out and "bidders: 2" in out
     bundle = tmp_path / "award.json"
-    out = ape_run(
+    out = ape_out(
         "tender", "propose-award", str(tender.address), str(bidder_b.address),
         "--consortium", str(consortium.address), "--out", str(bundle), expect_ok=False,
     )  # fmt: skip
     assert "is not the lowest valid bid" in out and not bundle.exists()
-    ape_run(
+    ape_out(
         "tender", "propose-award", str(tender.address), str(bidder_a.address),
         "--consortium", str(consortium.address), "--out", str(bundle),
     )  # fmt: skip
     for index in (1, 2, 3):
-        ape_run("consortium", "sign", str(bundle), "--account", f"TEST::{index}")
-    ape_run("consortium", "execute", str(bundle), "--account", "TEST::1")
+        ape_out("consortium", "sign", str(bundle), "--account", f"TEST::{index}")
+    ape_out("consortium", "execute", str(bundle), "--account", "TEST::1")
     assert tender.stage() == Stage.AWARDED
 
-    out = ape_run("bid", "withdraw-bond", str(tender.address), "--account", "TEST::7")
+    out = ape_out("bid", "withdraw-bond", str(tender.address), "--account", "TEST::7")
     assert "returned" in out
-    out = ape_run("bid", "accept", str(tender.address), "--account", "TEST::6")
+    out = ape_out("bid", "accept", str(tender.address), "--account", "TEST::6")
     assert "Accepted; the agreement is" in out
     assert tender.stage() == Stage.CONTRACTED
     assert project.RecordingAgreement.at(tender.agreement()).price() == 45_000 * DUSD
-    out = ape_run("bid", "status", str(tender.address), "--account", "TEST::6")
+    out = ape_out("bid", "status", str(tender.address), "--account", "TEST::6")
     assert "bond paid out" in out
     assert token.balanceOf(tender) == 0

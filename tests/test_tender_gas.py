@@ -8,7 +8,8 @@ import pytest
 from eth_utils import keccak
 
 from procurechain.bids import bid_salt, commitment
-from procurechain.tender import Milestone, Stage, TenderSpec, sign_permit
+from procurechain.permit import sign_permit
+from procurechain.tender import Milestone, Stage, TenderSpec
 
 DUSD = 10**6
 BUDGET = 50_000 * DUSD
