@@ -20,6 +20,7 @@ APE := PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/ape
 help:
 	@echo "make demo    run the reference procurement on a local Anvil (sets everything up first)"
 	@echo "make test    lint + the whole test suite (sets everything up first)"
+	@echo "make bench   gas benchmarks, written to docs/benchmarks.md"
 	@echo "make lint    ruff (check + format --check) and solhint"
 	@echo "make format  apply ruff's formatting"
 	@echo "make clean   remove the venv, node_modules, build output and stamps"
@@ -80,6 +81,10 @@ test: lint compile
 
 demo: compile
 	@$(APE) run demo
+
+# Gas side by side with Safe v1.4.1 on one Anvil; writes docs/benchmarks.{md,json}.
+bench: compile
+	@PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m bench
 
 clean:
 	rm -rf $(VENV) node_modules .build $(STAMPS)

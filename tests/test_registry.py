@@ -6,7 +6,7 @@ import ape
 import pytest
 from eth_utils import keccak
 
-from procurechain.errors import ProcurechainError
+from procurechain.errors import ProcurechainError, describe, describe_error
 from procurechain.tender import Milestone, TenderSpec, create_tender, list_tenders, plan_hash
 
 DUSD = 10**6
@@ -68,12 +68,13 @@ def test_constructor_wires_the_implementations(registry, consortium, agreement_i
 
 def test_constructor_rejects_zero_addresses(deployer, project, consortium, agreement_impl):
     # Not `ape.reverts(Registry.RegistryZeroAddress)`: in the full suite Ape sometimes fails to
-    # decode a constructor's revert (eth_abi InvalidPointer); the error itself is checked with
-    # its arguments in test_agencies_are_managed_by_the_consortium.
-    with pytest.raises(Exception):  # noqa: B017
-        deployer.deploy(project.Registry, ZERO, agreement_impl, CAP, "ocds-x")
-    with pytest.raises(Exception):  # noqa: B017
-        deployer.deploy(project.Registry, consortium, ZERO, CAP, "ocds-x")
+    # decode a constructor's revert (eth_abi InvalidPointer), so the revert data is decoded
+    # with procurechain's own decoder, which must name the error.
+    expected = describe_error("RegistryZeroAddress", {})
+    for args in ((ZERO, agreement_impl), (consortium, ZERO)):
+        with pytest.raises(Exception) as info:
+            deployer.deploy(project.Registry, *args, CAP, "ocds-x")
+        assert describe(info.value) == expected
 
 
 def test_agencies_are_managed_by_the_consortium(registry, consortium, agency, citizen, stranger):
