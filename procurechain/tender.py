@@ -15,6 +15,7 @@ from typing import Any
 from eth_abi import encode
 from eth_utils import keccak, to_checksum_address
 
+from procurechain import network
 from procurechain.bids import BidJournal, BidRecord, bid_salt, commitment
 from procurechain.calls import Call, call_of
 from procurechain.deployments import typed
@@ -374,12 +375,6 @@ def list_tenders(registry: Any, agency: str | None = None) -> list[tuple[int, st
     return [(i, registry.ocid(i), tender_at(registry.tenderOf(i))) for i in ids]
 
 
-def _chain_id() -> int:
-    from ape import chain
-
-    return int(chain.chain_id)
-
-
 def _check_stage(tender: Any, expected: Stage, action: str) -> None:
     current = Stage(tender.stage())
     if current != expected:
@@ -435,7 +430,7 @@ def commit_bid(
         raise ProcurechainError(
             f"approve the tender {tender.address} for the bond {bond} first (or use a permit)"
         )
-    chain_id = _chain_id()
+    chain_id = network.chain_id()
     salt = bid_salt(bidder, chain_id, str(tender.address), nonce, check=True)
     sealed = commitment(chain_id, str(tender.address), str(bidder.address), price, salt, doc_hash)
     if permit_deadline is not None and first:
@@ -480,7 +475,7 @@ def reveal_bid(
         raise ProcurechainError(f"{bidder.address} has no bid on this tender")
     if revealed:
         raise ProcurechainError(f"{bidder.address} has already revealed its bid")
-    chain_id = _chain_id()
+    chain_id = network.chain_id()
     if price is None or doc_hash is None or nonce is None:
         record = (journal or BidJournal()).latest(chain_id, str(tender.address), bidder.address)
         if record is None:
