@@ -141,26 +141,21 @@ def brownie(contract: Any) -> Any:
 def chain_sleep(seconds: int) -> int:
     """Brownie's ``chain.sleep`` + ``chain.mine``: move a test chain's clock forward and mine a
     block; returns the new timestamp. Only on a local chain (Anvil's chain id)."""
-    from ape import chain
+    from procurechain.devnet import time_travel
 
-    from procurechain.devnet import require_devnet
-
-    require_devnet("chain_sleep")
     if seconds < 0:
         raise ProcurechainError("chain_sleep takes a positive number of seconds")
-    chain.mine(timestamp=chain.pending_timestamp + seconds)
-    return int(chain.blocks.head.timestamp)
+    return time_travel(seconds)
 
 
 def chain_mine(blocks: int = 1) -> int:
     """Brownie's ``chain.mine(n)``; returns the new head block number."""
     from ape import chain
 
-    from procurechain.devnet import require_devnet
+    from procurechain.devnet import mine
 
-    require_devnet("chain_mine")
-    chain.mine(blocks)
-    return int(chain.blocks.head.number)
+    mine(blocks)
+    return int(chain.provider.web3.eth.block_number)
 
 
 def accounts_at(address: str, force: bool = False) -> Any:

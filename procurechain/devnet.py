@@ -25,7 +25,7 @@ from shutil import which
 
 from procurechain.errors import ProcurechainError
 
-__all__ = ["DEVNET_CHAIN_ID", "Devnet", "require_devnet", "time_travel"]
+__all__ = ["DEVNET_CHAIN_ID", "Devnet", "mine", "require_devnet", "time_travel"]
 
 DEVNET_CHAIN_ID = 31337
 TEST_MNEMONIC = "test test test test test test test test test test test junk"
@@ -126,10 +126,19 @@ class Devnet:
                     f"anvil exited at start (code {process.returncode}); see {self.log_file}"
                 )
             if self.running():
+                self._restore_clock()
                 return True
             time.sleep(0.1)
         process.terminate()
         raise ProcurechainError(f"anvil did not answer on {self.uri} within {timeout:.0f}s")
+
+    def _restore_clock(self) -> None:
+        """Anvil reloads the chain but not its clock offset: a devnet whose clock was moved
+        forward would mine new blocks in the past. Continue from the latest block instead."""
+        latest = self._rpc("eth_getBlockByNumber", ["latest", False])
+        head = int(latest["timestamp"], 16) if isinstance(latest, dict) else 0
+        if head >= int(time.time()):
+            self._rpc("evm_setTime", [head + 1])
 
     def stop(self, kill: bool = False, timeout: float = 20.0) -> bool:
         """Stop the devnet (SIGTERM lets Anvil write its state; ``kill`` simulates a crash).
@@ -146,14 +155,25 @@ class Devnet:
             self.pid_file.unlink(missing_ok=True)
             return False
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                break
+        while time.monotonic() < deadline and _alive(pid):
             time.sleep(0.05)
         self.pid_file.unlink(missing_ok=True)
         return True
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` still runs (reaping it if it is our own exited child)."""
+    try:
+        reaped, _status = os.waitpid(pid, os.WNOHANG)
+        if reaped == pid:
+            return False
+    except ChildProcessError:
+        pass  # not our child: probe it instead
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def require_devnet(what: str) -> None:
@@ -168,6 +188,21 @@ def require_devnet(what: str) -> None:
         )
 
 
+def mine(blocks: int = 1, timestamp: int | None = None) -> None:
+    """Mine blocks on the devnet, the first at ``timestamp`` if given.
+
+    Uses Anvil's RPC directly (``evm_setNextBlockTimestamp``, ``evm_mine``): Ape's generic node
+    provider, which reaches the persistent devnet, does not implement mining.
+    """
+    from ape import chain
+
+    require_devnet("mining")
+    if timestamp is not None:
+        chain.provider.make_request("evm_setNextBlockTimestamp", [int(timestamp)])
+    for _ in range(blocks):
+        chain.provider.make_request("evm_mine", [])
+
+
 def time_travel(seconds: int) -> int:
     """Move the devnet's clock forward and mine a block; returns the new block timestamp."""
     from ape import chain
@@ -175,6 +210,6 @@ def time_travel(seconds: int) -> int:
     require_devnet("time travel")
     if seconds < 0:
         raise ProcurechainError("time only moves forward: give a positive number of seconds")
-    target = chain.pending_timestamp + seconds
-    chain.mine(timestamp=target)
-    return int(chain.blocks.head.timestamp)
+    head = int(chain.provider.web3.eth.get_block("latest")["timestamp"])
+    mine(timestamp=head + max(seconds, 1))
+    return int(chain.provider.web3.eth.get_block("latest")["timestamp"])
