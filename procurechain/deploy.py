@@ -24,7 +24,7 @@ from eth_utils import function_signature_to_4byte_selector, is_address, to_check
 from procurechain import consortium as cs
 from procurechain import network
 from procurechain.calls import call_of
-from procurechain.deployments import read_manifest, write_manifest
+from procurechain.deployments import is_live, read_manifest, write_manifest
 from procurechain.devnet import DEVNET_CHAIN_ID
 from procurechain.errors import ProcurechainError
 
@@ -256,15 +256,11 @@ def deploy_suite(deployer: Any, config: SuiteConfig, force: bool = False) -> dic
     from ape import chain, project
 
     existing = read_manifest()
-    if existing and not force:
-        live = all(
-            chain.provider.get_code(entry["address"]) for entry in existing["contracts"].values()
+    if existing and not force and is_live(existing):
+        raise ProcurechainError(
+            "the suite is already deployed on this network (see the manifest); nothing was "
+            "done. Use --force to deploy a new one"
         )
-        if live:
-            raise ProcurechainError(
-                "the suite is already deployed on this network (see the manifest); nothing was "
-                "done. Use --force to deploy a new one"
-            )
     if not 1 <= config.threshold <= len(config.members):
         raise ProcurechainError(
             f"threshold {config.threshold} is impossible with {len(config.members)} members"
@@ -317,11 +313,13 @@ def deploy_suite(deployer: Any, config: SuiteConfig, force: bool = False) -> dic
             proposal.save(path)
             pending.append(str(path))
 
+    head = chain.provider.web3.eth.get_block("latest")
     manifest = {
         "network": chain.provider.network.name,
         "chainId": chain_id,
         "deployer": str(deployer.address),
-        "block": int(chain.blocks.head.number),
+        "block": int(head["number"]),
+        "blockHash": head["hash"].to_0x_hex(),
         "solc": _solc_version(),
         "gitCommit": _git_commit(),
         "contracts": contracts,

@@ -21,6 +21,7 @@ __all__ = [
     "CONTRACT_TYPES",
     "contract_at",
     "deployed",
+    "is_live",
     "manifest_path",
     "read_manifest",
     "typed",
@@ -58,6 +59,21 @@ def read_manifest() -> dict[str, Any] | None:
             "redeploy with `ape run deploy --force`"
         )
     return document
+
+
+def is_live(manifest: dict[str, Any]) -> bool:
+    """Whether ``manifest`` describes this very chain: its deployment block has the recorded
+    hash (a devnet that was reset, or another chain, has a different block there) and every
+    contract has code."""
+    from ape import chain
+
+    web3 = chain.provider.web3
+    block = manifest.get("block")
+    if not isinstance(block, int) or block > web3.eth.block_number:
+        return False
+    if web3.eth.get_block(block)["hash"].to_0x_hex() != manifest.get("blockHash"):
+        return False
+    return all(chain.provider.get_code(e["address"]) for e in manifest["contracts"].values())
 
 
 def write_manifest(document: dict[str, Any]) -> Path:

@@ -25,8 +25,9 @@ from procurechain import consortium as cs
 from procurechain import tender as td
 from procurechain.calls import Call
 from procurechain.deploy import deploy_suite, devnet_config
-from procurechain.deployments import deployed
+from procurechain.deployments import deployed, is_live, read_manifest
 from procurechain.devnet import require_devnet, time_travel
+from procurechain.errors import ProcurechainError
 
 __all__ = ["DAY", "DUSD", "ScenarioResult", "Step", "run_reference"]
 
@@ -99,12 +100,11 @@ class _Run:
 
         time_travel(max(0, int(timestamp) - int(chain.pending_timestamp)) + 1 + extra)
 
-    def decide(self, call: Call, signers: list[Any], label: str) -> Any:
+    def decide(self, call: Call, signers: list[Any], bundle: str) -> Any:
         """A consortium decision: propose, sign one by one, save the bundle, execute."""
         consortium = self.consortium
         proposal = cs.propose(consortium, call)
-        self.proposals += 1
-        path = self.out / "proposals" / f"{self.proposals:02d}-{label}.json"
+        path = self.out / "proposals" / f"{bundle}.json"
         for signer in signers:
             cs.sign(proposal, consortium, signer)
             proposal.save(path)
@@ -119,31 +119,49 @@ class _Run:
         return receipt
 
     # ------------------------------------------------------------------ the story
+    # Every stage looks at the chain first and does only what is not done yet, so a run
+    # that was interrupted (or a node that was restarted) continues where the chain is.
 
     def deploy(self) -> None:
-        manifest = deploy_suite(self.deployer, devnet_config(), force=True)
+        manifest = read_manifest()
+        if manifest is not None and is_live(manifest):
+            self.record(self.deployer, "found the suite deployed on this chain; continuing")
+        else:
+            manifest = deploy_suite(self.deployer, devnet_config(), force=True)
+            self.record(
+                self.deployer, "deployed the consortium (3 of 5), registry, escrow and dUSD"
+            )
         self.consortium = deployed("Consortium")
         self.registry = deployed("Registry")
         self.token = deployed("Token")
         self.result.addresses.update({k: v["address"] for k, v in manifest["contracts"].items()})
-        self.record(self.deployer, "deployed the consortium (3 of 5), registry, escrow and dUSD")
-        for account, amount in (
-            (self.agency, 60_000),
-            (self.winner, 1_000),
-            (self.above_budget, 1_000),
-            (self.silent, 1_000),
-        ):
-            self.token.mint(account, amount * DUSD, sender=self.deployer)
-            self.result.minted += amount * DUSD
-        self.record(self.deployer, "minted dUSD: 60,000 to City Parks, 1,000 to each bidder")
+        self.result.minted = int(self.token.totalSupply())
+        if self.result.minted == 0:
+            for account, amount in (
+                (self.agency, 60_000),
+                (self.winner, 1_000),
+                (self.above_budget, 1_000),
+                (self.silent, 1_000),
+            ):
+                self.token.mint(account, amount * DUSD, sender=self.deployer)
+            self.result.minted = int(self.token.totalSupply())
+            self.record(self.deployer, "minted dUSD: 60,000 to City Parks, 1,000 to each bidder")
 
     def publish(self) -> None:
         from ape import chain
 
-        receipt = self.consortium.declareConflict(
-            self.winner, keccak(text="advised Benchworks Ltd in 2025"), sender=self.technical
-        )
-        self.record(self.technical, "declared a conflict of interest with Benchworks Ltd", receipt)
+        if bytes(self.consortium.conflictOf(self.technical, self.winner)) == bytes(32):
+            receipt = self.consortium.declareConflict(
+                self.winner, keccak(text="advised Benchworks Ltd in 2025"), sender=self.technical
+            )
+            self.record(
+                self.technical, "declared a conflict of interest with Benchworks Ltd", receipt
+            )
+        if self.registry.tenderCount() >= 1:
+            self.tender = td.tender_at(self.registry.tenderOf(1))
+            self.plan = td.published_plan(self.registry, self.tender)
+            self.result.addresses["Tender"] = str(self.tender.address)
+            return
         now = int(chain.pending_timestamp)
         self.plan = (
             td.Milestone(4_000, 30 * DAY, keccak(text="20 benches delivered")),
@@ -172,91 +190,131 @@ class _Run:
             "bond 500 dUSD",
         )
 
+    def stage(self) -> td.Stage:
+        return td.Stage(self.tender.stage())
+
     def bid(self) -> None:
         from ape import chain
 
-        deadline = int(chain.pending_timestamp) + DAY
         bids = (
             (self.winner, 42_500, True),
             (self.above_budget, 55_000, False),
             (self.silent, 45_000, False),
         )
-        for bidder, price, permit in bids:
-            if not permit:
-                self.token.approve(self.tender, 500 * DUSD, sender=bidder)
-            receipt = td.commit_bid(
-                self.tender,
-                bidder,
-                price * DUSD,
-                keccak(text=f"bid documents of {self.name(bidder)}"),
-                permit_deadline=deadline if permit else None,
-                allow_above_budget=True,
-            )
-            how = "with a permit (one transaction)" if permit else "after an approval"
-            self.record(bidder, f"committed a sealed bid and the 500 dUSD bond {how}", receipt)
-        self.travel_past(self.tender.biddingDeadline())
-        for bidder, price, _ in bids[:2]:
-            receipt = td.reveal_bid(
-                self.tender,
-                bidder,
-                price * DUSD,
-                keccak(text=f"bid documents of {self.name(bidder)}"),
-                nonce=0,
-            )
-            validity = "valid" if price <= 50_000 else "invalid: above the budget"
-            self.record(bidder, f"revealed {price:,} dUSD ({validity})", receipt)
-        self.record(self.silent, "never revealed its bid")
-        self.travel_past(self.tender.revealDeadline())
+        if self.stage() == td.Stage.BIDDING:
+            deadline = int(chain.pending_timestamp) + DAY
+            for bidder, price, permit in bids:
+                if self.tender.bidOf(bidder)[0]:
+                    continue
+                if not permit and self.token.allowance(bidder, self.tender) < 500 * DUSD:
+                    self.token.approve(self.tender, 500 * DUSD, sender=bidder)
+                receipt = td.commit_bid(
+                    self.tender,
+                    bidder,
+                    price * DUSD,
+                    keccak(text=f"bid documents of {self.name(bidder)}"),
+                    permit_deadline=deadline if permit else None,
+                    allow_above_budget=True,
+                )
+                how = "with a permit (one transaction)" if permit else "after an approval"
+                self.record(bidder, f"committed a sealed bid and the 500 dUSD bond {how}", receipt)
+            self.travel_past(self.tender.biddingDeadline())
+        if self.stage() == td.Stage.REVEAL:
+            for bidder, price, _ in bids[:2]:
+                if self.tender.bidOf(bidder)[1]:
+                    continue
+                receipt = td.reveal_bid(
+                    self.tender,
+                    bidder,
+                    price * DUSD,
+                    keccak(text=f"bid documents of {self.name(bidder)}"),
+                    nonce=0,
+                )
+                validity = "valid" if price <= 50_000 else "invalid: above the budget"
+                self.record(bidder, f"revealed {price:,} dUSD ({validity})", receipt)
+            self.record(self.silent, "never revealed its bid")
+            self.travel_past(self.tender.revealDeadline())
 
     def award(self) -> None:
-        call = td.award_call(self.tender, str(self.winner.address), keccak(text="lowest valid"))
-        self.decide(call, [self.agency, self.technical, self.citizen, self.legal], "award")
-        receipt = td.accept_award(self.tender, self.winner, self.plan)
+        if self.stage() == td.Stage.EVALUATION:
+            call = td.award_call(self.tender, str(self.winner.address), keccak(text="lowest valid"))
+            self.decide(call, [self.agency, self.technical, self.citizen, self.legal], "01-award")
+        if self.stage() == td.Stage.AWARDED:
+            receipt = td.accept_award(self.tender, self.winner, self.plan)
+            self.record(
+                self.winner, "accepted the award; the escrow agreement was created", receipt
+            )
         self.agreement = ag.agreement_at(self.tender.agreement())
         self.result.addresses["Agreement"] = str(self.agreement.address)
-        self.record(self.winner, "accepted the award; the escrow agreement was created", receipt)
-        receipt = td.claim_forfeited_bond(self.tender, str(self.silent.address), self.agency)
-        self.record(self.agency, "collected the Quiet Bidder's forfeited bond", receipt)
-        receipt = td.withdraw_bond(self.tender, self.above_budget)
-        self.record(self.above_budget, "withdrew its bond", receipt)
+        if not self.tender.bidOf(self.silent)[4]:
+            receipt = td.claim_forfeited_bond(self.tender, str(self.silent.address), self.agency)
+            self.record(self.agency, "collected the Quiet Bidder's forfeited bond", receipt)
+        if not self.tender.bidOf(self.above_budget)[4]:
+            receipt = td.withdraw_bond(self.tender, self.above_budget)
+            self.record(self.above_budget, "withdrew its bond", receipt)
+
+    def milestone(self, index: int) -> ag.MilestoneState:
+        return ag.MilestoneState(self.agreement.milestone(index).state)
 
     def deliver(self) -> None:
-        receipt = ag.fund(self.agreement, self.agency, use_permit=True)
-        self.record(self.agency, "funded the escrow with 42,500 dUSD by permit", receipt)
+        pending, submitted = ag.MilestoneState.PENDING, ag.MilestoneState.SUBMITTED
+        if ag.AgreementStatus(self.agreement.status()) == ag.AgreementStatus.UNFUNDED:
+            receipt = ag.fund(self.agreement, self.agency, use_permit=True)
+            self.record(self.agency, "funded the escrow with 42,500 dUSD by permit", receipt)
         trio = [self.auditor, self.agency, self.citizen]
 
-        receipt = ag.submit(
-            self.agreement, self.winner, 0, keccak(text="delivery note 1"), "ipfs://delivery-1"
-        )
-        self.record(self.winner, "submitted milestone 1 (20 benches delivered), on time", receipt)
-        self.decide(ag.accept_call(self.agreement, 0), trio, "accept-1")
+        if self.milestone(0) == pending:
+            receipt = ag.submit(
+                self.agreement, self.winner, 0, keccak(text="delivery note 1"), "ipfs://delivery-1"
+            )
+            self.record(
+                self.winner, "submitted milestone 1 (20 benches delivered), on time", receipt
+            )
+        if self.milestone(0) == submitted:
+            self.decide(ag.accept_call(self.agreement, 0), trio, "02-accept-1")
 
-        self.travel_past(self.agreement.milestone(1).dueDate, extra=2 * DAY)
-        receipt = ag.submit(
-            self.agreement, self.winner, 1, keccak(text="delivery note 2"), "ipfs://delivery-2"
-        )
-        self.record(self.winner, "submitted milestone 2 (20 more benches), 3 days late", receipt)
-        self.decide(ag.accept_call(self.agreement, 1), trio, "accept-2")
+        if self.milestone(1) == pending:
+            self.travel_past(self.agreement.milestone(1).dueDate, extra=2 * DAY)
+            receipt = ag.submit(
+                self.agreement, self.winner, 1, keccak(text="delivery note 2"), "ipfs://delivery-2"
+            )
+            self.record(
+                self.winner, "submitted milestone 2 (20 more benches), 3 days late", receipt
+            )
+        if self.milestone(1) == submitted:
+            self.decide(ag.accept_call(self.agreement, 1), trio, "03-accept-2")
 
-        self.travel_past(self.agreement.milestone(2).dueDate - 5 * DAY)
-        receipt = ag.submit(
-            self.agreement, self.winner, 2, keccak(text="inspection report"), "ipfs://inspection"
-        )
-        self.record(self.winner, "submitted milestone 3 (installation and inspection)", receipt)
-        receipt = ag.dispute(self.agreement, self.agency, 2, keccak(text="4 benches not anchored"))
-        self.record(self.agency, "disputed milestone 3: 4 benches not anchored", receipt)
-        resolve = ag.resolve_call(self.agreement, 2, 8_000, keccak(text="80% of the work accepted"))
-        self.decide(resolve, [self.legal, self.auditor, self.citizen], "resolve-3")
+        if self.milestone(2) == pending:
+            self.travel_past(self.agreement.milestone(2).dueDate - 5 * DAY)
+            receipt = ag.submit(
+                self.agreement,
+                self.winner,
+                2,
+                keccak(text="inspection report"),
+                "ipfs://inspection",
+            )
+            self.record(self.winner, "submitted milestone 3 (installation and inspection)", receipt)
+        if self.milestone(2) == submitted:
+            receipt = ag.dispute(
+                self.agreement, self.agency, 2, keccak(text="4 benches not anchored")
+            )
+            self.record(self.agency, "disputed milestone 3: 4 benches not anchored", receipt)
+        if self.milestone(2) == ag.MilestoneState.DISPUTED:
+            resolve = ag.resolve_call(
+                self.agreement, 2, 8_000, keccak(text="80% of the work accepted")
+            )
+            self.decide(resolve, [self.legal, self.auditor, self.citizen], "04-resolve-3")
 
     def close(self) -> None:
-        self.travel_past(self.agreement.warrantyEndsAt())
-        receipt = ag.release_retention(self.agreement, self.winner)
-        self.record(self.winner, "released the retention after the 90-day warranty", receipt)
+        if ag.AgreementStatus(self.agreement.status()) == ag.AgreementStatus.ACTIVE:
+            self.travel_past(self.agreement.warrantyEndsAt())
+            receipt = ag.release_retention(self.agreement, self.winner)
+            self.record(self.winner, "released the retention after the 90-day warranty", receipt)
         for account in (self.winner, self.agency):
             if self.agreement.creditOf(account):
                 receipt = ag.withdraw(self.agreement, account)
                 self.record(account, "withdrew its credit from the escrow", receipt)
-        if self.tender.bidOf(self.winner)[0] and not self.tender.bidOf(self.winner)[4]:
+        if not self.tender.bidOf(self.winner)[4]:
             receipt = td.withdraw_bond(self.tender, self.winner)
             self.record(self.winner, "withdrew its bond", receipt)
 
@@ -272,21 +330,33 @@ class _Run:
         self.result.balances = {name: int(self.token.balanceOf(a)) for name, a in holders.items()}
 
 
+STAGES = ("deploy", "publish", "bid", "award", "deliver", "close")
+
+
 def run_reference(
-    out: str | Path = "out/demo", report: Callable[[Step], None] = lambda _step: None
+    out: str | Path = "out/demo",
+    report: Callable[[Step], None] = lambda _step: None,
+    stop_after: str | None = None,
 ) -> ScenarioResult:
     """Run the reference scenario on the connected devnet; returns what happened.
+
+    Re-running continues from the chain's state: each stage does only what is not done yet.
 
     Args:
         out: folder for the proposal bundles and ``scenario.json``.
         report: called with every step as it happens (progress display).
+        stop_after: end after this stage (one of :data:`STAGES`), as an interruption would.
     """
+    if stop_after is not None and stop_after not in STAGES:
+        raise ProcurechainError(f"unknown stage {stop_after!r}; use one of {', '.join(STAGES)}")
     require_devnet("the reference scenario (it moves the clock)")
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
     run = _Run(folder, report)
-    for stage in (run.deploy, run.publish, run.bid, run.award, run.deliver, run.close):
-        stage()
+    for name in STAGES:
+        getattr(run, name)()
+        if name == stop_after:
+            return run.result
     run.balances()
     (folder / "scenario.json").write_text(
         json.dumps(

@@ -1,6 +1,7 @@
 """The reference scenario end to end: every contract, every role, the real consortium."""
 
 import json
+import os
 
 import pytest
 
@@ -10,8 +11,16 @@ from procurechain.scenario import DUSD, run_reference
 @pytest.fixture(scope="module")
 def outcome(tmp_path_factory):
     out = tmp_path_factory.mktemp("demo")
-    steps = []
-    result = run_reference(out, steps.append)
+    saved = os.environ.get("PROCURECHAIN_DEPLOYMENTS")
+    os.environ["PROCURECHAIN_DEPLOYMENTS"] = str(out / "deployments")
+    try:
+        steps = []
+        result = run_reference(out, steps.append)
+    finally:
+        if saved is None:
+            os.environ.pop("PROCURECHAIN_DEPLOYMENTS")
+        else:
+            os.environ["PROCURECHAIN_DEPLOYMENTS"] = saved
     return result, steps, out
 
 
@@ -60,3 +69,27 @@ def test_every_decision_is_a_saved_signed_bundle(outcome):
         assert len(json.loads(bundle.read_text())["signatures"]) >= 3
     record = json.loads((out / "scenario.json").read_text())
     assert record["minted"] == 63_000 * DUSD
+
+
+@pytest.mark.parametrize("interrupted_after", ["deploy", "publish", "bid", "award", "deliver"])
+def test_an_interrupted_run_continues_from_the_chain(interrupted_after, tmp_path, monkeypatch):
+    """Stop after a stage (as a crash would), run again: it completes with no step repeated
+    and the same end balances as an uninterrupted run."""
+    monkeypatch.setenv("PROCURECHAIN_DEPLOYMENTS", str(tmp_path / "deployments"))
+    first_steps, second_steps = [], []
+    run_reference(tmp_path / "out", first_steps.append, stop_after=interrupted_after)
+    result = run_reference(tmp_path / "out", second_steps.append)
+    assert second_steps[0].action == "found the suite deployed on this chain; continuing"
+    done_first = {s.action for s in first_steps if s.tx}
+    done_again = {s.action for s in second_steps if s.tx}
+    assert not done_first & done_again, "a transaction was repeated"
+    assert result.balances["Tender contract"] == result.balances["Agreement escrow"] == 0
+    assert sum(result.balances.values()) == result.minted == 63_000 * DUSD
+    assert result.balances["Quiet Bidder"] == 500 * DUSD
+
+
+def test_unknown_stage_is_refused(tmp_path):
+    from procurechain.errors import ProcurechainError
+
+    with pytest.raises(ProcurechainError, match="unknown stage 'lunch'"):
+        run_reference(tmp_path, stop_after="lunch")
