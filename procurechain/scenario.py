@@ -46,12 +46,13 @@ class Step:
 
 @dataclass
 class ScenarioResult:
-    """What the scenario produced: addresses, steps, final balances."""
+    """What the scenario produced: addresses, steps, final balances, names of accounts."""
 
     addresses: dict[str, str] = field(default_factory=dict)
     steps: list[Step] = field(default_factory=list)
     balances: dict[str, int] = field(default_factory=dict)
     minted: int = 0
+    names: dict[str, str] = field(default_factory=dict)
 
     @property
     def total_gas(self) -> int:
@@ -80,6 +81,7 @@ class _Run:
             str(self.above_budget.address): "Luxury Seating",
             str(self.silent.address): "Quiet Bidder",
         }
+        self.result.names = dict(self.names)
         self.proposals = 0
 
     def name(self, account: Any) -> str:
