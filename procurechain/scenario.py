@@ -53,6 +53,7 @@ class ScenarioResult:
     balances: dict[str, int] = field(default_factory=dict)
     minted: int = 0
     names: dict[str, str] = field(default_factory=dict)
+    records: dict[str, Path] = field(default_factory=dict)
 
     @property
     def total_gas(self) -> int:
@@ -273,6 +274,22 @@ class _Run:
         }
         self.result.balances = {name: int(self.token.balanceOf(a)) for name, a in holders.items()}
 
+    def publish_record(self) -> None:
+        """The public record from chain events: audit log (JSON lines, CSV) and OCDS."""
+        from procurechain import audit, ocds
+
+        log = audit.collect(self.registry, self.consortium, names=self.names)
+        package = ocds.export(log, self.registry, names=self.names)
+        self.result.records = {
+            "audit log (jsonl)": self.out / "audit.jsonl",
+            "audit log (csv)": self.out / "audit.csv",
+            "OCDS release package": self.out / "ocds-release-package.json",
+        }
+        paths = list(self.result.records.values())
+        paths[0].write_text(audit.to_jsonl(log), encoding="utf-8")
+        paths[1].write_text(audit.to_csv(log), encoding="utf-8")
+        paths[2].write_text(json.dumps(package, indent=2) + "\n", encoding="utf-8")
+
 
 def run_reference(
     out: str | Path = "out/demo", report: Callable[[Step], None] = lambda _step: None
@@ -280,7 +297,8 @@ def run_reference(
     """Run the reference scenario on the connected devnet; returns what happened.
 
     Args:
-        out: folder for the proposal bundles and ``scenario.json``.
+        out: folder for the proposal bundles, ``scenario.json``, the audit log
+            (``audit.jsonl``, ``audit.csv``) and ``ocds-release-package.json``.
         report: called with every step as it happens (progress display).
     """
     require_devnet("the reference scenario (it moves the clock)")
@@ -290,6 +308,7 @@ def run_reference(
     for stage in (run.deploy, run.publish, run.bid, run.award, run.deliver, run.close):
         stage()
     run.balances()
+    run.publish_record()
     (folder / "scenario.json").write_text(
         json.dumps(
             {

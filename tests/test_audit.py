@@ -235,3 +235,27 @@ def test_the_script_verify_fails_on_a_difference(scenario, deployer, isolated):
         cli.commands["verify"].callback(
             registry=str(registry.address), consortium=str(consortium.address)
         )
+
+
+def test_the_scenario_writes_the_public_record(scenario, log):
+    result = scenario[0]
+    jsonl = result.records["audit log (jsonl)"].read_text().splitlines()
+    assert [json.loads(x)["sentence"] for x in jsonl] == [e.sentence for e in log.entries]
+    assert result.records["audit log (csv)"].read_text().startswith("block,timestamp,tx,")
+    package = json.loads(result.records["OCDS release package"].read_text())
+    assert package["releases"][-1]["contracts"][0]["status"] == "terminated"
+    assert package["publishedDate"] == package["releases"][-1]["date"]
+
+
+def test_the_commands_in_their_own_process(scenario, ape_run, tmp_path):
+    """`ape run audit` as a citizen would run it, against this test's node."""
+    _, registry, consortium, _ = scenario
+    addresses = ("--registry", str(registry.address), "--consortium", str(consortium.address))
+    out = tmp_path / "tender-1.csv"
+    exported = ape_run("audit", "export", "--format", "csv", "--tender", "1", "--out", str(out),
+                       *addresses)  # fmt: skip
+    rows = list(csv.DictReader(io.StringIO(out.read_text())))
+    assert rows[0]["event"] == "ConflictDeclared"
+    assert exported.stderr.count(": ok") == 2  # the tender's and the agreement's totals
+    verified = ape_run("audit", "verify", *addresses)
+    assert "0 differences" in verified.stdout
