@@ -891,6 +891,9 @@ def _verify_agreement(log: AuditLog, agreement: str) -> list[Difference]:
     def check(fact: str, events: Any, chain: Any) -> None:
         _compare(found, "Agreement", agreement, fact, events, chain)
 
+    check("parties (buyer, supplier, price)", (facts.buyer, facts.supplier, facts.price),
+          (to_checksum_address(contract.buyer()), to_checksum_address(contract.supplier()),
+           int(contract.price())))  # fmt: skip
     check("status", facts.status, int(contract.status()))
     check("escrowed", facts.escrowed, int(contract.escrowed()))
     check("retentionHeld", facts.retention_held, int(contract.retentionHeld()))
@@ -907,11 +910,25 @@ def _verify_agreement(log: AuditLog, agreement: str) -> list[Difference]:
     for index, m in enumerate(facts.milestones):
         view = contract.milestone(index)
         check(
-            f"milestone {index + 1} (state, submittedAt, paid, penalty, retention, refunded)",
-            (m.state, m.submitted_at, m.paid, m.penalty, m.retention, m.refunded),
+            f"milestone {index + 1} (amount, dueDate, state, submittedAt, evidenceHash, paid, "
+            "penalty, retention, refunded)",
             (
+                m.amount,
+                m.due_date,
+                m.state,
+                m.submitted_at,
+                m.evidence,
+                m.paid,
+                m.penalty,
+                m.retention,
+                m.refunded,
+            ),
+            (
+                int(view.amount),
+                int(view.dueDate),
                 int(view.state),
                 int(view.submittedAt),
+                _hex(bytes(view.evidenceHash)),
                 int(view.paid),
                 int(view.penalty),
                 int(view.retention),

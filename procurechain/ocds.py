@@ -406,7 +406,7 @@ def release_package(
     Raises:
         ProcurechainError: the log holds no tender to export.
     """
-    names = {**(names or {})}
+    names = {log.consortium: "Consortium", **(names or {})}
     builder = _Builder(log, names, currency, decimals, details, log.consortium)
     of_agreement = {agreement: tender for tender, agreement in log.agreements.items()}
     processes: dict[str, _Process] = {}

@@ -17,7 +17,7 @@ from ape.cli import ConnectedProviderCommand
 
 from procurechain import audit, ocds
 from procurechain.cli import one_line_errors
-from procurechain.deployments import deployed
+from procurechain.deployments import deployed, read_manifest
 
 registry_option = click.option(
     "--registry", default=None, help="Registry address (default: the manifest's)."
@@ -25,6 +25,15 @@ registry_option = click.option(
 consortium_option = click.option(
     "--consortium", default=None, help="Consortium address (default: the manifest's)."
 )
+
+
+def _first_block(registry: str | None) -> int:
+    """Where the logs start: the manifest's first deployment block (0 for an address)."""
+    manifest = None if registry else read_manifest()
+    if manifest is None:
+        return 0
+    blocks = [int(c.get("block", 0)) for c in manifest["contracts"].values()]
+    return min(blocks, default=0)
 
 
 def _print_totals(log: audit.AuditLog) -> list[audit.Flow]:
@@ -70,7 +79,11 @@ def export(
     registry_contract = deployed("Registry", registry)
     consortium_contract = deployed("Consortium", consortium)
     log = audit.collect(
-        registry_contract, consortium_contract, tender_id=tender, from_block=from_block
+        registry_contract,
+        consortium_contract,
+        tender_id=tender,
+        from_block=from_block,
+        scan_from=_first_block(registry),
     )
     if fmt == "jsonl":
         text = audit.to_jsonl(log)
@@ -97,7 +110,11 @@ def export(
 @one_line_errors
 def verify(registry: str | None, consortium: str | None) -> None:
     """Replay every tender and agreement from its events and compare with the contracts."""
-    log = audit.collect(deployed("Registry", registry), deployed("Consortium", consortium))
+    log = audit.collect(
+        deployed("Registry", registry),
+        deployed("Consortium", consortium),
+        scan_from=_first_block(registry),
+    )
     differences = audit.verify(log)
     for difference in differences:
         click.echo(f"  {difference}")
