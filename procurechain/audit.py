@@ -182,7 +182,7 @@ class AuditLog:
     tenders: dict[int, str] = field(default_factory=dict)
     agreements: dict[str, str] = field(default_factory=dict)  # tender -> agreement
     bonds: dict[str, int] = field(default_factory=dict)  # tender -> bond (immutable arg)
-    tokens: dict[str, str] = field(default_factory=dict)  # tender/agreement -> token
+    tokens: dict[str, str] = field(default_factory=dict)  # tender -> token (immutable arg)
 
     def of(self, event: str) -> list[Entry]:
         """The entries of one event name, in order."""
@@ -235,7 +235,11 @@ class _EventType:
         plain = [p for p in self.inputs if not p.indexed]
         values: dict[str, Any] = {}
         for param, topic in zip(indexed, topics[1:], strict=True):
-            (value,) = decode([_type_string(param)], topic)
+            kind = _type_string(param)
+            if kind in ("string", "bytes") or kind.endswith("]") or kind.startswith("("):
+                values[param.name] = "0x" + topic.hex()  # only the hash of a dynamic value
+                continue
+            (value,) = decode([kind], topic)
             values[param.name] = _plain(value, param)
         decoded = decode([_type_string(p) for p in plain], data)
         for param, value in zip(plain, decoded, strict=True):

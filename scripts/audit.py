@@ -27,6 +27,21 @@ consortium_option = click.option(
 )
 
 
+def _read_names(path: Path | None) -> dict[str, str]:
+    if path is None:
+        return {}
+    try:
+        names = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise click.BadParameter(f"{path} is not JSON ({err})", param_hint="--names") from err
+    if not isinstance(names, dict) or not all(isinstance(v, str) for v in names.values()):
+        raise click.BadParameter(
+            f'{path} must map addresses to names, e.g. {{"0xABC...": "City Parks"}}',
+            param_hint="--names",
+        )
+    return names
+
+
 def _first_block(registry: str | None) -> int:
     """Where the logs start: the manifest's first deployment block (0 for an address)."""
     manifest = None if registry else read_manifest()
@@ -64,6 +79,14 @@ def cli() -> None:
     "--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
     help="Write to this file (default: standard output).",
 )  # fmt: skip
+@click.option(
+    "--names", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+    help='JSON file {"0xADDRESS": "name"} naming accounts in sentences and OCDS parties.',
+)  # fmt: skip
+@click.option(
+    "--currency", default="USD", show_default=True,
+    help="ISO 4217 code for OCDS amounts (dUSD, the devnet token, is USD).",
+)  # fmt: skip
 @registry_option
 @consortium_option
 @one_line_errors
@@ -74,23 +97,28 @@ def export(
     out: Path | None,
     registry: str | None,
     consortium: str | None,
+    names: Path | None = None,
+    currency: str = "USD",
 ) -> None:
     """Export every event of the registry, its tenders, agreements and the consortium."""
     registry_contract = deployed("Registry", registry)
     consortium_contract = deployed("Consortium", consortium)
+    labels = _read_names(names)
     log = audit.collect(
         registry_contract,
         consortium_contract,
         tender_id=tender,
         from_block=from_block,
         scan_from=_first_block(registry),
+        names=labels,
     )
     if fmt == "jsonl":
         text = audit.to_jsonl(log)
     elif fmt == "csv":
         text = audit.to_csv(log)
     else:
-        text = json.dumps(ocds.export(log, registry_contract), indent=2) + "\n"
+        package = ocds.export(log, registry_contract, names=labels, currency=currency)
+        text = json.dumps(package, indent=2) + "\n"
     if out is None:
         click.echo(text, nl=False)
     else:

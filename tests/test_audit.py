@@ -214,13 +214,19 @@ def test_the_script_exports_every_format_and_verifies(scenario, tmp_path, capsys
     cli = load_script("audit").cli
     addresses = {"registry": str(registry.address), "consortium": str(consortium.address)}
     export = cli.commands["export"].callback
+    names = tmp_path / "names.json"
+    names.write_text(json.dumps(scenario[0].names))
     for fmt in ("jsonl", "csv", "ocds"):
         out = tmp_path / f"audit.{fmt}"
-        export(fmt=fmt, tender=None, from_block=0, out=out, **addresses)
+        export(fmt=fmt, tender=None, from_block=0, out=out, names=names, **addresses)
         assert out.read_text()
     assert len((tmp_path / "audit.jsonl").read_text().splitlines()) > 40
+    assert "Benchworks Ltd" in (tmp_path / "audit.csv").read_text()
     package = json.loads((tmp_path / "audit.ocds").read_text())
     assert package["releases"][0]["ocid"].endswith("-1")
+    names.write_text("[1, 2]")
+    with pytest.raises(click.BadParameter, match="must map addresses to names"):
+        export(fmt="csv", tender=None, from_block=0, out=None, names=names, **addresses)
     capsys.readouterr()
     cli.commands["verify"].callback(**addresses)
     assert "0 differences" in capsys.readouterr().out
