@@ -183,6 +183,7 @@ class AuditLog:
     agreements: dict[str, str] = field(default_factory=dict)  # tender -> agreement
     bonds: dict[str, int] = field(default_factory=dict)  # tender -> bond (immutable arg)
     tokens: dict[str, str] = field(default_factory=dict)  # tender -> token (immutable arg)
+    complete: bool = True  # False when filtered by tender or first block
 
     def of(self, event: str) -> list[Entry]:
         """The entries of one event name, in order."""
@@ -542,6 +543,7 @@ def collect(
     if tender_id is not None:
         entries = _only_tender(entries, tender_id, log)
     log.entries = [e for e in entries if e.block >= from_block]
+    log.complete = tender_id is None and from_block <= scan_from
     return log
 
 
@@ -942,16 +944,70 @@ def _verify_agreement(log: AuditLog, agreement: str) -> list[Difference]:
     return found
 
 
+def _verify_registry(log: AuditLog) -> list[Difference]:
+    contract = _typed("Registry", log.registry)
+    found: list[Difference] = []
+    _compare(
+        found,
+        "Registry",
+        log.registry,
+        "tenderCount",
+        len(log.tenders),
+        int(contract.tenderCount()),
+    )
+    agencies: dict[str, bool] = {}
+    for e in log.entries:
+        if e.event in ("AgencyAdded", "AgencyRemoved"):
+            agencies[e.args["agency"]] = e.event == "AgencyAdded"
+    for agency, active in agencies.items():
+        _compare(
+            found, "Registry", log.registry, f"isAgency({agency})", active,
+            bool(contract.isAgency(agency)),
+        )  # fmt: skip
+    return found
+
+
+def _verify_consortium(log: AuditLog) -> list[Difference]:
+    contract = _typed("Consortium", log.consortium)
+    members: set[str] = set()
+    threshold = 0
+    for e in log.entries:
+        if e.address != log.consortium:
+            continue
+        if e.event == "MemberAdded":
+            members.add(e.args["member"])
+        elif e.event == "MemberRemoved":
+            members.discard(e.args["member"])
+        elif e.event == "ThresholdChanged":
+            threshold = e.args["threshold"]
+    on_chain = {to_checksum_address(m) for m in contract.members()}
+    found: list[Difference] = []
+    _compare(found, "Consortium", log.consortium, "members", sorted(members), sorted(on_chain))
+    _compare(found, "Consortium", log.consortium, "threshold", threshold, int(contract.threshold()))
+    return found
+
+
 def verify(log: AuditLog) -> list[Difference]:
     """Replay every tender and agreement of ``log`` and compare with the contracts' views.
 
+    Also checks the Registry (tender count, agencies) and the Consortium (members,
+    threshold) against their events.
+
     Args:
-        log: a log collected without ``from_block`` (the replay needs every event).
+        log: a log collected without ``tender_id`` or ``from_block`` (the replay needs every
+            event).
 
     Returns:
         Every difference found; empty when the chain's state is what its events say.
+
+    Raises:
+        ProcurechainError: the log is filtered.
     """
-    found: list[Difference] = []
+    if not log.complete:
+        raise ProcurechainError(
+            "verify needs every event: collect the log without tender_id and from_block"
+        )
+    found = _verify_registry(log) + _verify_consortium(log)
     for tender in log.bonds:
         found += _verify_tender(log, tender)
     for agreement in log.agreements.values():

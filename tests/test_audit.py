@@ -176,8 +176,28 @@ def test_from_block_leaves_out_earlier_entries_only(scenario, log):
     ]
 
 
-def test_verify_finds_nothing_on_a_clean_chain(log):
+def test_verify_finds_nothing_on_a_clean_chain(log, scenario):
     assert audit.verify(log) == []
+    _, registry, consortium, _ = scenario
+    filtered = audit.collect(registry, consortium, tender_id=1)
+    with pytest.raises(ProcurechainError, match="verify needs every event"):
+        audit.verify(filtered)
+
+
+def test_verify_checks_the_registry_and_the_consortium(log):
+    """A member's admission missing, an agency's admission read as its removal."""
+    added = log.of("AgencyAdded")[0]
+    member = log.of("MemberAdded")[-1]
+    entries = [
+        replace(e, event="AgencyRemoved") if e is added else e
+        for e in log.entries
+        if e is not member
+    ]
+    differences = audit.verify(replace(log, entries=entries))
+    assert {(d.contract, d.fact) for d in differences} == {
+        ("Registry", f"isAgency({added.args['agency']})"),
+        ("Consortium", "members"),
+    }
 
 
 def test_verify_reports_tokens_sent_around_the_escrow(log, scenario, deployer, isolated):
