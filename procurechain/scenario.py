@@ -47,12 +47,14 @@ class Step:
 
 @dataclass
 class ScenarioResult:
-    """What the scenario produced: addresses, steps, final balances."""
+    """What the scenario produced: addresses, steps, final balances, names of accounts."""
 
     addresses: dict[str, str] = field(default_factory=dict)
     steps: list[Step] = field(default_factory=list)
     balances: dict[str, int] = field(default_factory=dict)
     minted: int = 0
+    names: dict[str, str] = field(default_factory=dict)
+    records: dict[str, Path] = field(default_factory=dict)
 
     @property
     def total_gas(self) -> int:
@@ -81,6 +83,7 @@ class _Run:
             str(self.above_budget.address): "Luxury Seating",
             str(self.silent.address): "Quiet Bidder",
         }
+        self.result.names = dict(self.names)
         self.proposals = 0
 
     def name(self, account: Any) -> str:
@@ -329,6 +332,22 @@ class _Run:
         }
         self.result.balances = {name: int(self.token.balanceOf(a)) for name, a in holders.items()}
 
+    def publish_record(self) -> None:
+        """The public record from chain events: audit log (JSON lines, CSV) and OCDS."""
+        from procurechain import audit, ocds
+
+        log = audit.collect(self.registry, self.consortium, names=self.names)
+        package = ocds.export(log, self.registry, names=self.names)
+        self.result.records = {
+            "audit log (jsonl)": self.out / "audit.jsonl",
+            "audit log (csv)": self.out / "audit.csv",
+            "OCDS release package": self.out / "ocds-release-package.json",
+        }
+        paths = list(self.result.records.values())
+        paths[0].write_text(audit.to_jsonl(log), encoding="utf-8")
+        paths[1].write_text(audit.to_csv(log), encoding="utf-8")
+        paths[2].write_text(json.dumps(package, indent=2) + "\n", encoding="utf-8")
+
 
 STAGES = ("deploy", "publish", "bid", "award", "deliver", "close")
 
@@ -343,7 +362,8 @@ def run_reference(
     Re-running continues from the chain's state: each stage does only what is not done yet.
 
     Args:
-        out: folder for the proposal bundles and ``scenario.json``.
+        out: folder for the proposal bundles, ``scenario.json``, the audit log
+            (``audit.jsonl``, ``audit.csv``) and ``ocds-release-package.json``.
         report: called with every step as it happens (progress display).
         stop_after: end after this stage (one of :data:`STAGES`), as an interruption would.
     """
@@ -358,6 +378,7 @@ def run_reference(
         if name == stop_after:
             return run.result
     run.balances()
+    run.publish_record()
     (folder / "scenario.json").write_text(
         json.dumps(
             {

@@ -30,7 +30,7 @@ def _dusd(amount: int) -> str:
     type=click.Path(file_okay=False, path_type=Path),
     default=Path("out/demo"),
     show_default=True,
-    help="Folder for the proposal bundles and the scenario record.",
+    help="Folder for the proposal bundles, the scenario record, the audit log and OCDS.",
 )
 @one_line_errors
 def cli(out: Path) -> None:
@@ -65,6 +65,8 @@ def cli(out: Path) -> None:
         f"[green]Nothing stranded:[/green] all {_dusd(result.minted)} dUSD minted are with "
         "people; the tender and the escrow hold 0."
     )
+    for what, path in result.records.items():
+        console.print(f"{what}: {path}")
     console.print(
         f"{len(result.steps)} steps, {result.total_gas:,} gas in all, "
         f"{time.monotonic() - started:.1f} s. Bundles and record in {out}/"

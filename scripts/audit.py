@@ -1,0 +1,156 @@
+"""The public record, for anyone: the audit log from chain events, OCDS, and verification.
+
+ape run audit export --format jsonl|csv|ocds [--tender ID] [--from-block N] [--out FILE]
+ape run audit verify
+
+Both find the Registry and the Consortium in the network's deployment manifest, or take
+`--registry` / `--consortium` addresses.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from ape.cli import ConnectedProviderCommand
+
+from procurechain import audit, ocds
+from procurechain.cli import one_line_errors
+from procurechain.deployments import deployed, read_manifest
+
+registry_option = click.option(
+    "--registry", default=None, help="Registry address (default: the manifest's)."
+)
+consortium_option = click.option(
+    "--consortium", default=None, help="Consortium address (default: the manifest's)."
+)
+
+
+def _read_names(path: Path | None) -> dict[str, str]:
+    if path is None:
+        return {}
+    try:
+        names = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise click.BadParameter(f"{path} is not JSON ({err})", param_hint="--names") from err
+    if not isinstance(names, dict) or not all(isinstance(v, str) for v in names.values()):
+        raise click.BadParameter(
+            f'{path} must map addresses to names, e.g. {{"0xABC...": "City Parks"}}',
+            param_hint="--names",
+        )
+    return names
+
+
+def _first_block(registry: str | None) -> int:
+    """Where the logs start: the manifest's first deployment block (0 for an address)."""
+    manifest = None if registry else read_manifest()
+    if manifest is None:
+        return 0
+    blocks = [int(c.get("block", 0)) for c in manifest["contracts"].values()]
+    return min(blocks, default=0)
+
+
+def _print_totals(log: audit.AuditLog) -> list[audit.Flow]:
+    flows = audit.reconcile(log)
+    for flow in flows:
+        mark = "ok" if flow.matches else "MISMATCH"
+        click.echo(
+            f"  {flow.contract} {flow.address}: in {flow.inflow}, out {flow.outflow}, held "
+            f"{flow.held} by events, balance {flow.balance} on chain: {mark}",
+            err=True,
+        )
+    return flows
+
+
+@click.group()
+def cli() -> None:
+    """The public record: export the audit log (JSON lines, CSV, OCDS) and verify it."""
+
+
+@cli.command(cls=ConnectedProviderCommand)
+@click.option(
+    "--format", "fmt", type=click.Choice(["jsonl", "csv", "ocds"]), default="jsonl",
+    show_default=True,
+)  # fmt: skip
+@click.option("--tender", type=int, default=None, help="Only this tender id (and its agreement).")
+@click.option("--from-block", type=int, default=0, show_default=True, help="First block shown.")
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    help="Write to this file (default: standard output).",
+)  # fmt: skip
+@click.option(
+    "--names", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+    help='JSON file {"0xADDRESS": "name"} naming accounts in sentences and OCDS parties.',
+)  # fmt: skip
+@click.option(
+    "--currency", default="USD", show_default=True,
+    help="ISO 4217 code for OCDS amounts (dUSD, the devnet token, is USD).",
+)  # fmt: skip
+@registry_option
+@consortium_option
+@one_line_errors
+def export(
+    fmt: str,
+    tender: int | None,
+    from_block: int,
+    out: Path | None,
+    registry: str | None,
+    consortium: str | None,
+    names: Path | None = None,
+    currency: str = "USD",
+) -> None:
+    """Export every event of the registry, its tenders, agreements and the consortium."""
+    registry_contract = deployed("Registry", registry)
+    consortium_contract = deployed("Consortium", consortium)
+    labels = _read_names(names)
+    log = audit.collect(
+        registry_contract,
+        consortium_contract,
+        tender_id=tender,
+        from_block=from_block,
+        scan_from=_first_block(registry),
+        names=labels,
+    )
+    if fmt == "jsonl":
+        text = audit.to_jsonl(log)
+    elif fmt == "csv":
+        text = audit.to_csv(log)
+    else:
+        package = ocds.export(log, registry_contract, names=labels, currency=currency)
+        text = json.dumps(package, indent=2) + "\n"
+    if out is None:
+        click.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="utf-8")
+        click.echo(f"Wrote {len(log.entries)} entries as {fmt} to {out}", err=True)
+    if from_block == 0:
+        flows = _print_totals(log)
+        if not all(f.matches for f in flows):
+            raise click.ClickException(
+                "the events do not account for every token held; run `ape run audit verify`"
+            )
+
+
+@cli.command(cls=ConnectedProviderCommand)
+@registry_option
+@consortium_option
+@one_line_errors
+def verify(registry: str | None, consortium: str | None) -> None:
+    """Replay every tender and agreement from its events and compare with the contracts."""
+    log = audit.collect(
+        deployed("Registry", registry),
+        deployed("Consortium", consortium),
+        scan_from=_first_block(registry),
+    )
+    differences = audit.verify(log)
+    for difference in differences:
+        click.echo(f"  {difference}")
+    click.echo(
+        f"{len(log.tenders)} tenders, {len(log.agreements)} agreements, {len(log.entries)} "
+        f"events: {len(differences)} differences"
+    )
+    if differences:
+        raise click.ClickException(
+            f"{len(differences)} facts differ between the events and the contracts"
+        )
