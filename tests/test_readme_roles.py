@@ -34,9 +34,13 @@ def out_of(result):
 
 
 def test_every_role_from_the_readme(env, ape_run, chain, accounts):
-    # Deployer
+    # Deployer (a second deployment, even from a file, is refused while one is live)
     out = out_of(ape_run("deploy", "--account", "TEST::0"))
     assert "Consortium: 3 of 5" in out
+    again = ape_run(
+        "deploy", "--config", "deploy/example.yaml", "--account", "TEST::0", expect_ok=False
+    )
+    assert "already deployed on this network" in again.stderr
     token = deployed("Token")
     for index in (6, 7):
         token.mint(accounts[index], 1_000 * DUSD, sender=accounts[0])
@@ -109,9 +113,31 @@ def test_every_role_from_the_readme(env, ape_run, chain, accounts):
     ape_run("consortium", "sign", str(accept), "--account", "TEST::2")
     ape_run("consortium", "execute", str(accept), "--account", "TEST::2")
 
+    # A disputed milestone, resolved by a bundle a hardware-wallet member approves on-chain
+    ape_run(
+        "agreement", "submit", agreement, "1", "--evidence", "20 more benches", "--uri",
+        "ipfs://delivery-2", "--account", "TEST::6",
+    )  # fmt: skip
+    ape_run(
+        "agreement", "dispute", agreement, "1", "--reason", "4 benches not anchored",
+        "--account", "TEST::1",
+    )  # fmt: skip
+    resolve = env / "resolve.json"
+    ape_run(
+        "agreement", "propose-resolve", agreement, "1", "8000", "--reason", "80% accepted",
+        "--out", str(resolve),
+    )  # fmt: skip
+    for index in (5, 3):
+        ape_run("consortium", "sign", str(resolve), "--account", f"TEST::{index}")
+    ape_run("consortium", "approve", str(resolve), "--account", "TEST::2")
+    assert "approved on-chain" in out_of(ape_run("consortium", "status", str(resolve)))
+    ape_run("consortium", "execute", str(resolve), "--account", "TEST::5")
+
     # Auditor and citizen read the public state
     status = out_of(ape_run("agreement", "status", agreement))
     assert "accepted" in status
+    assert "resolved" in status
+    assert "your bid: valid" in out_of(ape_run("bid", "status", tender, "--account", "TEST::6"))
     assert "tender" in out_of(ape_run("tender", "show", tender)).lower()
     out = out_of(ape_run("agreement", "withdraw", agreement, "--account", "TEST::6"))
     assert "withdrawn" in out
