@@ -19,7 +19,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from shutil import which
 
@@ -35,8 +35,12 @@ TEST_MNEMONIC = "test test test test test test test test test test test junk"
 class Devnet:
     """Where the devnet lives: its port and its folder (state, pid, log)."""
 
-    folder: Path = Path(os.environ.get("PROCURECHAIN_DEVNET_DIR", ".devnet"))
-    port: int = int(os.environ.get("PROCURECHAIN_DEVNET_PORT", "8545"))
+    folder: Path = field(
+        default_factory=lambda: Path(os.environ.get("PROCURECHAIN_DEVNET_DIR", ".devnet"))
+    )
+    port: int = field(
+        default_factory=lambda: int(os.environ.get("PROCURECHAIN_DEVNET_PORT", "8545"))
+    )
     accounts: int = 30
 
     @property

@@ -80,3 +80,31 @@ def test_a_busy_port_with_another_chain_is_refused(tmp_path, chain):
             Devnet(folder=tmp_path, port=port).start()
     finally:
         chain.provider.make_request("anvil_setChainId", [31337])
+
+
+def test_devnet_commands_start_report_and_stop(tmp_path, monkeypatch):
+    """`ape run devnet start|status|stop` as the README shows them (no provider needed)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    monkeypatch.setenv("PROCURECHAIN_DEVNET_DIR", str(tmp_path / "devnet"))
+    monkeypatch.setenv("PROCURECHAIN_DEVNET_PORT", str(_free_port()))
+    ape = str(Path(sys.executable).with_name("ape"))
+    root = Path(__file__).resolve().parents[1]
+
+    def run(command: str) -> str:
+        done = subprocess.run(
+            [ape, "run", "devnet", command], cwd=root, capture_output=True, text=True, timeout=60
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout
+
+    try:
+        assert "devnet started at http://127.0.0.1:" in run("start")
+        assert "already running" in run("start")
+        assert "devnet running" in run("status")
+    finally:
+        assert "devnet stopped" in run("stop")
+    assert "devnet stopped at" in run("status")
+    assert (tmp_path / "devnet" / "state.json").exists()
