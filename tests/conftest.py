@@ -4,6 +4,8 @@ import importlib.util
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -114,3 +116,18 @@ def load_script(name: str):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+@contextmanager
+def deployments_in(folder: Path) -> Iterator[None]:
+    """Deployment manifests go to ``folder`` while the block runs (for module-scoped fixtures,
+    where ``monkeypatch`` is not available); the previous setting is restored after."""
+    saved = os.environ.get("PROCURECHAIN_DEPLOYMENTS")
+    os.environ["PROCURECHAIN_DEPLOYMENTS"] = str(folder)
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop("PROCURECHAIN_DEPLOYMENTS", None)
+        else:
+            os.environ["PROCURECHAIN_DEPLOYMENTS"] = saved

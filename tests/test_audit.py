@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 from collections import Counter
 from dataclasses import replace
 
@@ -17,23 +16,16 @@ from procurechain.deployments import deployed
 from procurechain.errors import ProcurechainError
 from procurechain.scenario import DUSD, run_reference
 
-from conftest import load_script
+from conftest import deployments_in, load_script
 
 
 @pytest.fixture(scope="module")
 def scenario(tmp_path_factory):
     """The reference scenario played once on this module's chain; its manifest in a tmp dir."""
     out = tmp_path_factory.mktemp("demo")
-    saved = os.environ.get("PROCURECHAIN_DEPLOYMENTS")
-    os.environ["PROCURECHAIN_DEPLOYMENTS"] = str(out / "deployments")
-    try:
+    with deployments_in(out / "deployments"):
         result = run_reference(out)
         yield result, deployed("Registry"), deployed("Consortium"), deployed("Token")
-    finally:
-        if saved is None:
-            os.environ.pop("PROCURECHAIN_DEPLOYMENTS", None)
-        else:
-            os.environ["PROCURECHAIN_DEPLOYMENTS"] = saved
 
 
 @pytest.fixture(scope="module")

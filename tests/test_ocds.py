@@ -12,6 +12,8 @@ from procurechain import audit, ocds
 from procurechain.deployments import deployed
 from procurechain.scenario import run_reference
 
+from conftest import deployments_in
+
 
 @pytest.fixture(scope="module")
 def schemas():
@@ -28,18 +30,11 @@ def schemas():
 @pytest.fixture(scope="module")
 def scenario(tmp_path_factory):
     out = tmp_path_factory.mktemp("demo")
-    saved = os.environ.get("PROCURECHAIN_DEPLOYMENTS")
-    os.environ["PROCURECHAIN_DEPLOYMENTS"] = str(out / "deployments")
-    try:
+    with deployments_in(out / "deployments"):
         result = run_reference(out)
         registry, consortium = deployed("Registry"), deployed("Consortium")
         log = audit.collect(registry, consortium, names=result.names)
         yield result, registry, log
-    finally:
-        if saved is None:
-            os.environ.pop("PROCURECHAIN_DEPLOYMENTS", None)
-        else:
-            os.environ["PROCURECHAIN_DEPLOYMENTS"] = saved
 
 
 @pytest.fixture(scope="module")

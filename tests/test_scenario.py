@@ -1,26 +1,20 @@
 """The reference scenario end to end: every contract, every role, the real consortium."""
 
 import json
-import os
 
 import pytest
 
 from procurechain.scenario import DUSD, run_reference
 
+from conftest import deployments_in
+
 
 @pytest.fixture(scope="module")
 def outcome(tmp_path_factory):
     out = tmp_path_factory.mktemp("demo")
-    saved = os.environ.get("PROCURECHAIN_DEPLOYMENTS")
-    os.environ["PROCURECHAIN_DEPLOYMENTS"] = str(out / "deployments")
-    try:
-        steps = []
+    steps = []
+    with deployments_in(out / "deployments"):
         result = run_reference(out, steps.append)
-    finally:
-        if saved is None:
-            os.environ.pop("PROCURECHAIN_DEPLOYMENTS")
-        else:
-            os.environ["PROCURECHAIN_DEPLOYMENTS"] = saved
     return result, steps, out
 
 
