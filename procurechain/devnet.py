@@ -25,7 +25,7 @@ from shutil import which
 
 from procurechain.errors import ProcurechainError
 
-__all__ = ["DEVNET_CHAIN_ID", "Devnet", "mine", "require_devnet", "time_travel"]
+__all__ = ["DEVNET_CHAIN_ID", "Devnet", "mine", "move_to", "require_devnet", "time_travel"]
 
 DEVNET_CHAIN_ID = 31337
 TEST_MNEMONIC = "test test test test test test test test test test test junk"
@@ -205,6 +205,18 @@ def mine(blocks: int = 1, timestamp: int | None = None) -> None:
         chain.provider.make_request("evm_setNextBlockTimestamp", [int(timestamp)])
     for _ in range(blocks):
         chain.provider.make_request("evm_mine", [])
+
+
+def move_to(timestamp: int) -> int:
+    """Mine a block at ``timestamp`` (or just after the head, if that is later); returns the
+    new head's timestamp. Measured from the head block, never from Ape's "pending" block,
+    whose time can still carry an override a reverted test set."""
+    from ape import chain
+
+    require_devnet("time travel")
+    head = int(chain.provider.web3.eth.get_block("latest")["timestamp"])
+    mine(timestamp=max(int(timestamp), head + 1))
+    return int(chain.provider.web3.eth.get_block("latest")["timestamp"])
 
 
 def time_travel(seconds: int) -> int:

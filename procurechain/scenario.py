@@ -26,7 +26,7 @@ from procurechain import tender as td
 from procurechain.calls import Call
 from procurechain.deploy import deploy_suite, devnet_config
 from procurechain.deployments import deployed, is_live, read_manifest
-from procurechain.devnet import require_devnet, time_travel
+from procurechain.devnet import move_to, require_devnet
 from procurechain.errors import ProcurechainError
 
 __all__ = ["DAY", "DUSD", "ScenarioResult", "Step", "run_reference"]
@@ -99,9 +99,7 @@ class _Run:
 
     def travel_past(self, timestamp: int, extra: int = 0) -> None:
         """Move the devnet clock just past ``timestamp`` (plus ``extra`` seconds)."""
-        from ape import chain
-
-        time_travel(max(0, int(timestamp) - int(chain.pending_timestamp)) + 1 + extra)
+        move_to(int(timestamp) + 1 + extra)
 
     def decide(self, call: Call, signers: list[Any], bundle: str) -> Any:
         """A consortium decision: propose, sign one by one, save the bundle, execute."""
