@@ -6,13 +6,16 @@ import json
 import os
 import platform
 import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 from ape import networks
 from ape.logging import logger
 
-from bench import consortium_gas
+from bench import consortium_gas, lifecycle_gas, scaling
 
 OUT_MD = Path("docs/benchmarks.md")
 OUT_JSON = Path("docs/benchmarks.json")
@@ -34,20 +37,46 @@ def _machine() -> dict[str, str]:
     }
 
 
+def _progress(total: int, what: str) -> Callable[[], None]:
+    done = 0
+
+    def step() -> None:
+        nonlocal done
+        done += 1
+        if done % 100 == 0 or done == total:
+            print(f"  {what}: {done}/{total}", file=sys.stderr, flush=True)
+
+    return step
+
+
 def main() -> None:
     logger.set_level("WARNING")
-    with networks.parse_network_choice("ethereum:local:foundry"):
-        results = {"consortium": consortium_gas.run()}
+    transactions = 2 * sum(scaling.BIDDERS)
+    with (
+        tempfile.TemporaryDirectory() as manifests,
+        networks.parse_network_choice("ethereum:local:foundry"),
+    ):
+        # the reference scenario deploys the suite; the scaling series reuse it
+        os.environ["PROCURECHAIN_DEPLOYMENTS"] = manifests
+        print("==> reference scenario, gas per operation", file=sys.stderr)
+        results = {"lifecycle": lifecycle_gas.run()}
+        print("==> consortium vs Safe v1.4.1", file=sys.stderr)
+        results["consortium"] = consortium_gas.run()
+        print("==> scaling series", file=sys.stderr)
+        results["scaling"] = scaling.run(_progress(transactions, "commits and reveals"))
     machine = _machine()
     lines = [
         "# Benchmarks",
         "",
-        "Written by `make bench` from one run; gas is deterministic for the compiler settings",
-        "below. Nothing in `make test` depends on these figures.",
+        "Written by `make bench` from one run on one Anvil; gas is deterministic for the",
+        "compiler settings below. Nothing in `make test` depends on these figures.",
         "",
         *(f"- {k}: {v}" for k, v in machine.items()),
         "",
+        *lifecycle_gas.markdown(results["lifecycle"], results["consortium"]),
+        "",
         *consortium_gas.markdown(results["consortium"]),
+        *scaling.markdown(results["scaling"]),
     ]
     OUT_MD.write_text("\n".join(lines))
     OUT_JSON.write_text(json.dumps({"machine": machine, "results": results}, indent=2) + "\n")

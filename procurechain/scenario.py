@@ -183,12 +183,13 @@ class _Run:
             late_penalty_bps_per_day=10,
             late_penalty_cap_bps=1_000,
         )
-        tender_id, self.tender = td.create_tender(self.registry, self.agency, spec)
+        tender_id, self.tender, receipt = td.create_tender(self.registry, self.agency, spec)
         self.result.addresses["Tender"] = str(self.tender.address)
         self.record(
             self.agency,
             f"published tender {self.registry.ocid(tender_id)}: 40 benches, budget 50,000 dUSD, "
             "bond 500 dUSD",
+            receipt,
         )
 
     def stage(self) -> td.Stage:

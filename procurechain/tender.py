@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from eth_abi import encode
 from eth_utils import keccak, to_checksum_address
@@ -25,6 +25,7 @@ from procurechain.permit import sign_permit
 __all__ = [
     "AwardMethod",
     "Milestone",
+    "PublishedTender",
     "Stage",
     "TenderSpec",
     "TenderStatus",
@@ -226,7 +227,15 @@ def tender_at(address: str) -> Any:
     return typed("Tender", address)
 
 
-def create_tender(registry: Any, agency: Any, spec: TenderSpec) -> tuple[int, Any]:
+class PublishedTender(NamedTuple):
+    """What :func:`create_tender` returns."""
+
+    id: int
+    tender: Any
+    receipt: Any
+
+
+def create_tender(registry: Any, agency: Any, spec: TenderSpec) -> PublishedTender:
     """Publish a tender through the registry.
 
     Args:
@@ -235,7 +244,7 @@ def create_tender(registry: Any, agency: Any, spec: TenderSpec) -> tuple[int, An
         spec: the tender's parameters and plan.
 
     Returns:
-        ``(id, tender contract)``.
+        ``(id, tender contract, receipt)``.
 
     Raises:
         ProcurechainError: the agency is not registered, the budget exceeds the phase cap,
@@ -259,7 +268,7 @@ def create_tender(registry: Any, agency: Any, spec: TenderSpec) -> tuple[int, An
         raise ProcurechainError("milestone shares must sum to 10000 bps (100%)")
     receipt = _send(registry.createTender, spec.params(), spec.plan_tuples(), sender=agency)
     event = next(iter(receipt.events.filter(registry.TenderCreated)))
-    return int(event.id), tender_at(event.tender)
+    return PublishedTender(int(event.id), tender_at(event.tender), receipt)
 
 
 @dataclass(frozen=True)

@@ -130,7 +130,7 @@ def create(
         late_penalty_bps_per_day=penalty_bps_per_day,
         late_penalty_cap_bps=penalty_cap_bps,
     )
-    tender_id, tender = td.create_tender(registry, account, spec)
+    tender_id, tender, _ = td.create_tender(registry, account, spec)
     click.echo(f"Published tender {tender_id} ({registry.ocid(tender_id)}) at {tender.address}")
     click.echo(f"  bids until {spec.bidding_deadline}, reveals until {spec.reveal_deadline}")
 
