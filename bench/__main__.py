@@ -15,7 +15,7 @@ from pathlib import Path
 from ape import networks
 from ape.logging import logger
 
-from bench import consortium_gas, lifecycle_gas, scaling
+from bench import consortium_gas, lifecycle_gas, optimizer, scaling
 
 OUT_MD = Path("docs/benchmarks.md")
 OUT_JSON = Path("docs/benchmarks.json")
@@ -64,6 +64,8 @@ def main() -> None:
         results["consortium"] = consortium_gas.run()
         print("==> scaling series", file=sys.stderr)
         results["scaling"] = scaling.run(_progress(transactions, "commits and reveals"))
+    print("==> optimizer settings (compiles the project twice more)", file=sys.stderr)
+    results["optimizer"] = optimizer.run(results["lifecycle"])
     machine = _machine()
     lines = [
         "# Benchmarks",
@@ -77,6 +79,7 @@ def main() -> None:
         "",
         *consortium_gas.markdown(results["consortium"]),
         *scaling.markdown(results["scaling"]),
+        *optimizer.markdown(results["optimizer"]),
     ]
     OUT_MD.write_text("\n".join(lines))
     OUT_JSON.write_text(json.dumps({"machine": machine, "results": results}, indent=2) + "\n")

@@ -196,12 +196,18 @@ def run() -> dict[str, Any]:
         raise RuntimeError(f"unclassified transactions in the scenario: {unclassified}")
     clone = _clone_versus_full(per_op["Registry.createTender"][0])
     commit = _breakdown(txs["Tender.commitBid"][-1])
+    deployment = {
+        name: int(web3.eth.get_transaction_receipt(entry["tx"])["gasUsed"])
+        for name, entry in manifest["contracts"].items()
+        if entry.get("tx")
+    }
     return {
         "operations": rows,
         "lifecycle_total": result.total_gas,
         "transactions": sum(len(row["gas"]) for row in rows),
         "tender_creation": clone,
         "commit_breakdown": commit,
+        "deployment": deployment,
         "parts": _parts(per_op),
     }
 
