@@ -16,9 +16,10 @@ from typing import Any
 
 from eth_utils import keccak, to_checksum_address
 
+from procurechain import inputs, network
 from procurechain.calls import Call, call_of
 from procurechain.deployments import typed
-from procurechain.errors import ProcurechainError, register_sentences
+from procurechain.errors import ProcurechainError, describe, register_sentences
 from procurechain.permit import sign_permit
 
 __all__ = [
@@ -191,10 +192,10 @@ def agreement_at(agreement: Any) -> Any:
         return agreement
     from ape import chain
 
-    address = to_checksum_address(str(agreement))
+    address = inputs.address(str(agreement), "AGREEMENT")
     if not chain.provider.get_code(address):
         raise ProcurechainError(
-            f"there is no contract at {address} on this network: check the address and --network"
+            f"no contract at {address} on chain {network.chain_id()}; check AGREEMENT and --network"
         )
     return typed("Agreement", address)
 
@@ -345,9 +346,16 @@ def fund(
         deadline = permit_deadline or _chain_now() + 3600
         v, r, s = sign_permit(token, buyer, str(contract.address), pull, deadline)
         return contract.fundWithPermit(pull, deadline, v, r, s, sender=buyer)
-    if token.allowance(buyer.address, contract.address) < pull:
-        token.approve(contract.address, pull, sender=buyer)
-    return contract.fund(pull, sender=buyer)
+    if token.allowance(buyer.address, contract.address) >= pull:
+        return contract.fund(pull, sender=buyer)
+    approval = token.approve(contract.address, pull, sender=buyer)
+    try:
+        return contract.fund(pull, sender=buyer)
+    except Exception as err:
+        raise ProcurechainError(
+            f"the approval of {pull} went through (tx {approval.txn_hash}) but funding failed: "
+            f"{describe(err)}; fix that and fund again (the approval is reused)"
+        ) from err
 
 
 def submit(

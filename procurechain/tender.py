@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from decimal import Decimal
 from enum import IntEnum
 from typing import Any
 
@@ -430,6 +431,8 @@ def commit_bid(
         raise ProcurechainError(
             f"approve the tender {tender.address} for the bond {bond} first (or use a permit)"
         )
+    if journal is not None:
+        journal.check()  # a journal that cannot be kept must fail before the bid is sent
     chain_id = network.chain_id()
     salt = bid_salt(bidder, chain_id, str(tender.address), nonce, check=True)
     sealed = commitment(chain_id, str(tender.address), str(bidder.address), price, salt, doc_hash)
@@ -439,17 +442,24 @@ def commit_bid(
     else:
         receipt = _send(tender.commitBid, sealed, sender=bidder)
     if journal is not None:
-        journal.add(
-            BidRecord(
-                chain_id=chain_id,
-                tender=str(tender.address),
-                bidder=str(bidder.address),
-                nonce=nonce,
-                price=price,
-                doc_hash="0x" + doc_hash.hex(),
-                commitment="0x" + sealed.hex(),
-            )
+        record = BidRecord(
+            chain_id=chain_id,
+            tender=str(tender.address),
+            bidder=str(bidder.address),
+            nonce=nonce,
+            price=price,
+            doc_hash="0x" + doc_hash.hex(),
+            commitment="0x" + sealed.hex(),
         )
+        try:
+            journal.add(record)
+        except (OSError, ProcurechainError) as err:
+            raise ProcurechainError(
+                f"the bid was committed (tx {receipt.txn_hash}) but the journal {journal.path} "
+                f"could not be written ({describe(err)}); note down --price "
+                f"{Decimal(price).scaleb(-int(token.decimals())).normalize():f} --doc-hash "
+                f"{record.doc_hash} --nonce {nonce}: reveal needs them"
+            ) from err
     return receipt
 
 
