@@ -279,14 +279,18 @@ def _require_status(contract: Any, wanted: AgreementStatus, action: str) -> None
         )
 
 
-def _require_milestone(
-    contract: Any, index: int, allowed: tuple[MilestoneState, ...], action: str
-) -> None:
+def _require_index(contract: Any, index: int) -> None:
     count = contract.milestoneCount()
     if not 0 <= index < count:
         raise ProcurechainError(
             f"there is no milestone {index}: use an index from 0 to {count - 1}"
         )
+
+
+def _require_milestone(
+    contract: Any, index: int, allowed: tuple[MilestoneState, ...], action: str
+) -> None:
+    _require_index(contract, index)
     state = MilestoneState(contract.milestone(index).state)
     if state not in allowed:
         names = " or ".join(s.name.lower() for s in allowed)
@@ -377,6 +381,7 @@ def submit(
         ProcurechainError: wrong account, agreement not active, or milestone not open.
     """
     contract = agreement_at(agreement)
+    _require_index(contract, index)
     _require_status(contract, AgreementStatus.ACTIVE, "submit")
     if not _same(supplier.address, contract.supplier()):
         raise ProcurechainError(
@@ -403,6 +408,7 @@ def dispute(agreement: Any, party: Any, index: int, reason_hash: bytes) -> Any:
         ProcurechainError: not a party, agreement not active, or milestone not disputable.
     """
     contract = agreement_at(agreement)
+    _require_index(contract, index)
     _require_status(contract, AgreementStatus.ACTIVE, "dispute")
     if not (_same(party.address, contract.buyer()) or _same(party.address, contract.supplier())):
         raise ProcurechainError(f"{party.address} is neither the buyer nor the supplier")
@@ -472,6 +478,7 @@ def accept_call(agreement: Any, index: int) -> Call:
         ProcurechainError: agreement not active or milestone not submitted.
     """
     contract = agreement_at(agreement)
+    _require_index(contract, index)
     _require_status(contract, AgreementStatus.ACTIVE, "accept")
     _require_milestone(contract, index, (MilestoneState.SUBMITTED,), "accept")
     paid, penalty, retention = contract.quoteAcceptance(index)
@@ -501,6 +508,7 @@ def reject_call(agreement: Any, index: int, reason_hash: bytes) -> Call:
         ProcurechainError: agreement not active or milestone not submitted.
     """
     contract = agreement_at(agreement)
+    _require_index(contract, index)
     _require_status(contract, AgreementStatus.ACTIVE, "reject")
     _require_milestone(contract, index, (MilestoneState.SUBMITTED,), "reject")
     reason = _require_hash(reason_hash, "reason hash")
@@ -532,6 +540,7 @@ def resolve_call(agreement: Any, index: int, supplier_bps: int, reason_hash: byt
     if not 0 <= supplier_bps <= BPS:
         raise ProcurechainError(f"the supplier's share must be 0 to 10000 bps, not {supplier_bps}")
     contract = agreement_at(agreement)
+    _require_index(contract, index)
     _require_status(contract, AgreementStatus.ACTIVE, "resolve")
     _require_milestone(contract, index, (MilestoneState.DISPUTED,), "resolve")
     reason = _require_hash(reason_hash, "reason hash")

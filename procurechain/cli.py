@@ -39,7 +39,9 @@ def _one_line_usage(err: click.UsageError) -> click.UsageError:
     """A usage error without the usage text: ``Error: <what> (see `<command> --help`)``."""
     if err.ctx is not None:
         command = err.ctx.command_path
-        err.message = f"{err.format_message()} (see `{command} --help`)"
+        first, *rest = err.format_message().splitlines() or [""]
+        text = " ".join([first, ", ".join(line.strip() for line in rest if line.strip())]).strip()
+        err.message = f"{text} (see `{command} --help`)"
         if isinstance(err, click.BadParameter):  # its format_message would add the prefix again
             err = click.UsageError(err.message)
         err.ctx = None
@@ -109,6 +111,8 @@ def one_line_errors(func: F) -> F:
             return func(*args, **kwargs)
         except (click.exceptions.Exit, click.Abort):
             raise
+        except click.UsageError as err:  # click would add the usage text: one line instead
+            raise click.ClickException(" ".join(err.format_message().split())) from err
         except click.ClickException as err:
             err.message = " ".join(err.message.split())
             raise

@@ -413,6 +413,8 @@ def commit_bid(
     Raises:
         ProcurechainError: wrong stage, bad price, not enough balance or allowance.
     """
+    if journal is not None:
+        journal.check()  # a journal that cannot be kept must fail before the bid is sent
     _check_stage(tender, Stage.BIDDING, "commit a bid")
     if price <= 0:
         raise ProcurechainError("the price must be positive")
@@ -431,8 +433,6 @@ def commit_bid(
         raise ProcurechainError(
             f"approve the tender {tender.address} for the bond {bond} first (or use a permit)"
         )
-    if journal is not None:
-        journal.check()  # a journal that cannot be kept must fail before the bid is sent
     chain_id = network.chain_id()
     salt = bid_salt(bidder, chain_id, str(tender.address), nonce, check=True)
     sealed = commitment(chain_id, str(tender.address), str(bidder.address), price, salt, doc_hash)

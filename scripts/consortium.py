@@ -121,8 +121,8 @@ def propose(
     )
     if target_address and not chain.provider.get_code(target_address):
         raise click.ClickException(
-            f"no contract at {target_address} on chain {network.chain_id()}: a call to --target would "
-            "do nothing; check the address and --network"
+            f"no contract at {target_address} on chain {network.chain_id()}: a call to --target "
+            "would do nothing; check the address and --network"
         )
     proposal = cs.propose(consortium, call, nonce=nonce, ttl=ttl)
     proposal.save(out)
