@@ -16,9 +16,10 @@ from typing import Any
 
 from eth_utils import keccak, to_checksum_address
 
+from procurechain import inputs, network
 from procurechain.calls import Call, call_of
 from procurechain.deployments import typed
-from procurechain.errors import ProcurechainError, register_sentences
+from procurechain.errors import ProcurechainError, describe, register_sentences
 from procurechain.permit import sign_permit
 
 __all__ = [
@@ -191,10 +192,10 @@ def agreement_at(agreement: Any) -> Any:
         return agreement
     from ape import chain
 
-    address = to_checksum_address(str(agreement))
+    address = inputs.address(str(agreement), "AGREEMENT")
     if not chain.provider.get_code(address):
         raise ProcurechainError(
-            f"there is no contract at {address} on this network: check the address and --network"
+            f"no contract at {address} on chain {network.chain_id()}; check AGREEMENT and --network"
         )
     return typed("Agreement", address)
 
@@ -278,14 +279,18 @@ def _require_status(contract: Any, wanted: AgreementStatus, action: str) -> None
         )
 
 
-def _require_milestone(
-    contract: Any, index: int, allowed: tuple[MilestoneState, ...], action: str
-) -> None:
+def _require_index(contract: Any, index: int) -> None:
     count = contract.milestoneCount()
     if not 0 <= index < count:
         raise ProcurechainError(
             f"there is no milestone {index}: use an index from 0 to {count - 1}"
         )
+
+
+def _require_milestone(
+    contract: Any, index: int, allowed: tuple[MilestoneState, ...], action: str
+) -> None:
+    _require_index(contract, index)
     state = MilestoneState(contract.milestone(index).state)
     if state not in allowed:
         names = " or ".join(s.name.lower() for s in allowed)
@@ -345,9 +350,16 @@ def fund(
         deadline = permit_deadline or _chain_now() + 3600
         v, r, s = sign_permit(token, buyer, str(contract.address), pull, deadline)
         return contract.fundWithPermit(pull, deadline, v, r, s, sender=buyer)
-    if token.allowance(buyer.address, contract.address) < pull:
-        token.approve(contract.address, pull, sender=buyer)
-    return contract.fund(pull, sender=buyer)
+    if token.allowance(buyer.address, contract.address) >= pull:
+        return contract.fund(pull, sender=buyer)
+    approval = token.approve(contract.address, pull, sender=buyer)
+    try:
+        return contract.fund(pull, sender=buyer)
+    except Exception as err:
+        raise ProcurechainError(
+            f"the approval of {pull} went through (tx {approval.txn_hash}) but funding failed: "
+            f"{describe(err)}; fix that and fund again (the approval is reused)"
+        ) from err
 
 
 def submit(
@@ -369,6 +381,7 @@ def submit(
         ProcurechainError: wrong account, agreement not active, or milestone not open.
     """
     contract = agreement_at(agreement)
+    _require_index(contract, index)
     _require_status(contract, AgreementStatus.ACTIVE, "submit")
     if not _same(supplier.address, contract.supplier()):
         raise ProcurechainError(
@@ -395,6 +408,7 @@ def dispute(agreement: Any, party: Any, index: int, reason_hash: bytes) -> Any:
         ProcurechainError: not a party, agreement not active, or milestone not disputable.
     """
     contract = agreement_at(agreement)
+    _require_index(contract, index)
     _require_status(contract, AgreementStatus.ACTIVE, "dispute")
     if not (_same(party.address, contract.buyer()) or _same(party.address, contract.supplier())):
         raise ProcurechainError(f"{party.address} is neither the buyer nor the supplier")
@@ -464,6 +478,7 @@ def accept_call(agreement: Any, index: int) -> Call:
         ProcurechainError: agreement not active or milestone not submitted.
     """
     contract = agreement_at(agreement)
+    _require_index(contract, index)
     _require_status(contract, AgreementStatus.ACTIVE, "accept")
     _require_milestone(contract, index, (MilestoneState.SUBMITTED,), "accept")
     paid, penalty, retention = contract.quoteAcceptance(index)
@@ -493,6 +508,7 @@ def reject_call(agreement: Any, index: int, reason_hash: bytes) -> Call:
         ProcurechainError: agreement not active or milestone not submitted.
     """
     contract = agreement_at(agreement)
+    _require_index(contract, index)
     _require_status(contract, AgreementStatus.ACTIVE, "reject")
     _require_milestone(contract, index, (MilestoneState.SUBMITTED,), "reject")
     reason = _require_hash(reason_hash, "reason hash")
@@ -524,6 +540,7 @@ def resolve_call(agreement: Any, index: int, supplier_bps: int, reason_hash: byt
     if not 0 <= supplier_bps <= BPS:
         raise ProcurechainError(f"the supplier's share must be 0 to 10000 bps, not {supplier_bps}")
     contract = agreement_at(agreement)
+    _require_index(contract, index)
     _require_status(contract, AgreementStatus.ACTIVE, "resolve")
     _require_milestone(contract, index, (MilestoneState.DISPUTED,), "resolve")
     reason = _require_hash(reason_hash, "reason hash")

@@ -20,6 +20,7 @@ from eth_pydantic_types import abi
 from eth_utils import keccak, to_checksum_address
 
 from procurechain.errors import ProcurechainError
+from procurechain.files import write_atomic
 
 __all__ = [
     "BidJournal",
@@ -149,20 +150,50 @@ class BidJournal:
         if not self.path.exists():
             return []
         try:
-            rows = json.loads(self.path.read_text())
-        except json.JSONDecodeError as err:
+            rows = json.loads(self.path.read_text(encoding="utf-8"))
+        except OSError as err:
+            raise ProcurechainError(
+                f"the bid journal {self.path} is unreadable ({err.strerror}); give --journal "
+                "another file"
+            ) from err
+        except ValueError as err:  # invalid JSON, or not UTF-8 text at all
             raise ProcurechainError(
                 f"the bid journal {self.path} is not valid JSON; fix or move it away"
             ) from err
-        return [BidRecord(**row) for row in rows]
+        try:
+            if not isinstance(rows, list):
+                raise TypeError("not a list")
+            return [BidRecord(**row) for row in rows]
+        except TypeError as err:
+            raise ProcurechainError(
+                f"the bid journal {self.path} is not a list of bids ({err}); fix or move it away"
+            ) from err
+
+    def check(self) -> None:
+        """Fail now, before a bid is sent, if the journal cannot be read or written.
+
+        Raises:
+            ProcurechainError: unreadable or corrupt journal, or a folder that cannot hold it.
+        """
+        self.records()
+        folder = self.path.parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise ProcurechainError(
+                f"the bid journal {self.path} cannot be written ({err.strerror}); give "
+                "--journal another file"
+            ) from err
+        if not os.access(folder, os.W_OK):
+            raise ProcurechainError(
+                f"the bid journal folder {folder} is not writable; give --journal another file"
+            )
 
     def add(self, record: BidRecord) -> None:
-        """Append a record (the latest record for a tender and bidder is the live one)."""
+        """Append a record (the latest record for a tender and bidder is the live one); the
+        file is replaced atomically."""
         rows = [asdict(r) for r in self.records()] + [asdict(record)]
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(rows, indent=2))
-        tmp.replace(self.path)
+        write_atomic(self.path, json.dumps(rows, indent=2))
 
     def latest(self, chain_id: int, tender: str, bidder: str) -> BidRecord | None:
         """The last bid recorded for this tender and bidder, or ``None``."""

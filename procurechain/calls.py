@@ -45,15 +45,12 @@ def parse_arg(abi_type: str, text: str) -> object:
 
     Supports address, bool, (u)int<N>, bytes<N>, bytes and string.
     """
-    from eth_utils import is_address
-
+    from procurechain import inputs
     from procurechain.errors import ProcurechainError
 
     value = text.strip()
     if abi_type == "address":
-        if not is_address(value):
-            raise ProcurechainError(f"{text!r} is not an address (expected 0x and 40 hex digits)")
-        return to_checksum_address(value)
+        return inputs.address(value, "argument", allow_zero=True)
     if abi_type == "bool":
         if value.lower() not in {"true", "false"}:
             raise ProcurechainError(f"{text!r} is not a bool (use true or false)")

@@ -8,13 +8,23 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from ape.cli import ConnectedProviderCommand
 
+from procurechain import inputs
 from procurechain.calls import Call
 from procurechain.errors import describe
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-__all__ = ["one_line_errors", "out_option", "parse_amount", "write_proposal"]
+__all__ = [
+    "Command",
+    "Group",
+    "LocalCommand",
+    "one_line_errors",
+    "out_option",
+    "parse_amount",
+    "write_proposal",
+]
 
 
 out_option = click.option(
@@ -23,6 +33,55 @@ out_option = click.option(
     type=click.Path(dir_okay=False, path_type=Path),
     help="Where to write the unsigned proposal bundle.",
 )
+
+
+def _one_line_usage(err: click.UsageError) -> click.UsageError:
+    """A usage error without the usage text: ``Error: <what> (see `<command> --help`)``."""
+    if err.ctx is not None:
+        command = err.ctx.command_path
+        first, *rest = err.format_message().splitlines() or [""]
+        text = " ".join([first, ", ".join(line.strip() for line in rest if line.strip())]).strip()
+        err.message = f"{text} (see `{command} --help`)"
+        if isinstance(err, click.BadParameter):  # its format_message would add the prefix again
+            err = click.UsageError(err.message)
+        err.ctx = None
+    return err
+
+
+class _OneLineUsage(click.Command):
+    """A bad argument or option reads as one line, like every other error, not as the usage."""
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as err:
+            raise _one_line_usage(err) from None
+
+
+class Command(_OneLineUsage, ConnectedProviderCommand):
+    """An ``ape run`` command that connects to ``--network`` and errs in one line."""
+
+
+class LocalCommand(_OneLineUsage):
+    """A command that needs no network (the devnet's start/stop/status)."""
+
+
+class Group(_OneLineUsage, click.Group):
+    """A group of commands whose bad arguments err in one line."""
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        try:
+            return super().resolve_command(ctx, args)
+        except click.UsageError as err:  # an unknown subcommand
+            raise _one_line_usage(err) from None
 
 
 def write_proposal(consortium: Any, call: Call, out: Path) -> None:
@@ -50,29 +109,26 @@ def one_line_errors(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
-        except (click.ClickException, click.exceptions.Exit, click.Abort):
+        except (click.exceptions.Exit, click.Abort):
+            raise
+        except click.UsageError as err:  # click would add the usage text: one line instead
+            raise click.ClickException(" ".join(err.format_message().split())) from err
+        except click.ClickException as err:
+            err.message = " ".join(err.message.split())
             raise
         except Exception as err:  # every other failure becomes one readable sentence
-            raise click.ClickException(describe(err)) from err
+            raise click.ClickException(" ".join(describe(err).split())) from err
 
     return wrapper  # type: ignore[return-value]
 
 
-def parse_amount(text: str, decimals: int) -> int:
+def parse_amount(
+    text: str, decimals: int, what: str = "amount", *, maximum: int = inputs.UINT256_MAX
+) -> int:
     """A human amount (``"12.5"``) in base units of a token with ``decimals``.
 
     Raises:
-        click.BadParameter: negative, not a number, or finer than the token's decimals.
+        ProcurechainError: negative, not a number, finer than the token's decimals, or above
+            ``maximum`` base units (one line naming ``what``).
     """
-    from decimal import Decimal, InvalidOperation
-
-    try:
-        value = Decimal(text.replace("_", ""))
-    except InvalidOperation as err:
-        raise click.BadParameter(f"{text!r} is not a number") from err
-    if not value.is_finite() or value < 0:
-        raise click.BadParameter(f"{text!r} must be a positive amount")
-    scaled = value.scaleb(decimals)
-    if scaled != scaled.to_integral_value():
-        raise click.BadParameter(f"{text!r} has more than {decimals} decimals")
-    return int(scaled)
+    return inputs.amount(text, decimals, what, maximum=maximum)

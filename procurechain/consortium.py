@@ -238,8 +238,11 @@ class Proposal:
                 nonce=int(raw["nonce"]),
                 deadline=int(raw["deadline"]),
             )
-            if action.value < 0 or action.nonce < 0 or action.deadline < 0:
-                raise ProcurechainError(f"{source} has a negative value, nonce or deadline")
+            for name in ("value", "nonce", "deadline"):
+                if not 0 <= getattr(action, name) < 2**256:
+                    raise ProcurechainError(
+                        f"{source}: action {name} {getattr(action, name)} does not fit in uint256"
+                    )
             proposal = cls(
                 chain_id=int(document["chainId"]),
                 consortium=_address(document["consortium"], "consortium"),
@@ -296,6 +299,11 @@ class Proposal:
             text = Path(path).read_text(encoding="utf-8")
         except OSError as err:
             raise ProcurechainError(f"cannot read proposal {source}: {err.strerror}") from err
+        except UnicodeDecodeError as err:
+            raise ProcurechainError(
+                f"{source} is not a proposal bundle (not UTF-8 text); ask the proposer for the "
+                "original file"
+            ) from err
         try:
             document = json.loads(text)
         except json.JSONDecodeError as err:

@@ -19,14 +19,14 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from eth_utils import function_signature_to_4byte_selector, is_address, to_checksum_address
+from eth_utils import function_signature_to_4byte_selector
 
 from procurechain import consortium as cs
-from procurechain import network
+from procurechain import inputs, network
 from procurechain.calls import call_of
-from procurechain.deployments import is_live, read_manifest, write_manifest
+from procurechain.deployments import is_live, manifest_path, read_manifest, write_manifest
 from procurechain.devnet import DEVNET_CHAIN_ID
-from procurechain.errors import ProcurechainError
+from procurechain.errors import ProcurechainError, describe
 
 __all__ = [
     "DEFAULT_POLICIES",
@@ -111,22 +111,11 @@ def devnet_config() -> SuiteConfig:
 
 
 def _address(value: Any, where: str) -> str:
-    if not isinstance(value, str) or not is_address(value):
-        raise ProcurechainError(f"{where}: {value!r} is not an address")
-    return to_checksum_address(value)
+    return inputs.address(value, where)
 
 
 def _amount(value: Any, where: str) -> int:
-    from decimal import Decimal, InvalidOperation
-
-    try:
-        number = Decimal(str(value).replace("_", ""))
-    except InvalidOperation as err:
-        raise ProcurechainError(f"{where}: {value!r} is not an amount") from err
-    scaled = number.scaleb(6)
-    if number < 0 or scaled != scaled.to_integral_value():
-        raise ProcurechainError(f"{where}: {value!r} must be a positive amount with <= 6 decimals")
-    return int(scaled)
+    return inputs.amount(value, 6, where, maximum=2**128 - 1)
 
 
 def load_config(path: str | Path) -> SuiteConfig:
@@ -140,7 +129,7 @@ def load_config(path: str | Path) -> SuiteConfig:
         document = yaml.safe_load(source.read_text(encoding="utf-8"))
     except OSError as err:
         raise ProcurechainError(f"cannot read {source}: {err.strerror}") from err
-    except yaml.YAMLError as err:
+    except (yaml.YAMLError, ValueError) as err:  # also a file that is not UTF-8 text
         raise ProcurechainError(f"{source} is not valid YAML: {err}") from err
     if not isinstance(document, dict):
         raise ProcurechainError(f"{source} must be a mapping with a 'consortium' section")
@@ -251,32 +240,95 @@ def deploy_suite(deployer: Any, config: SuiteConfig, force: bool = False) -> dic
 
     Raises:
         ProcurechainError: a deployment is already recorded (and ``force`` is False), or the
-            configuration cannot work (threshold, token).
+            configuration cannot work (threshold, token); or a transaction failed (the
+            message lists what was already deployed).
     """
-    from ape import chain, project
-
-    existing = read_manifest()
+    try:
+        existing = read_manifest()
+    except ProcurechainError:
+        if not force:
+            raise
+        existing = None  # --force replaces a corrupt manifest
     if existing and not force and is_live(existing):
         raise ProcurechainError(
             "the suite is already deployed on this network (see the manifest); nothing was "
             "done. Use --force to deploy a new one"
         )
+    _check_config(config)
+    chain_id = network.chain_id()
+    if not config.token and chain_id != DEVNET_CHAIN_ID:
+        raise ProcurechainError(
+            "no payment token configured: set `token:` to the ERC-20 address in the "
+            "deployment file (dUSD is deployed only on the local devnet)"
+        )
+    contracts: dict[str, Any] = {}
+    try:
+        return _deploy(deployer, config, chain_id, contracts)
+    except Exception as err:
+        done = [f"{n} {e['address']}" for n, e in contracts.items() if not e.get("external")]
+        if not done:
+            raise
+        reason = str(err) if isinstance(err, ProcurechainError) else describe(err)
+        raise ProcurechainError(
+            f"deployment stopped: {reason}. Already on chain but not recorded (abandoned): "
+            f"{', '.join(done)}; {manifest_path()} was not changed. Fix the cause and run "
+            "`ape run deploy` again"
+        ) from err
+
+
+def _check_config(config: SuiteConfig) -> None:
+    """Everything the contracts' constructors would reject, before the first transaction."""
+    from ape import chain
+
+    addresses = [m.address for m in config.members]
     if not 1 <= config.threshold <= len(config.members):
         raise ProcurechainError(
             f"threshold {config.threshold} is impossible with {len(config.members)} members"
         )
+    for member in config.members:
+        inputs.address(member.address, f"member {member.name}")
+        if addresses.count(member.address) > 1:
+            raise ProcurechainError(f"member {member.address} is listed twice")
+        if not member.roles:
+            raise ProcurechainError(f"member {member.name} has no role; give at least one")
+    held = 0
+    for member in config.members:
+        held |= member.roles
+    for policy in config.policies:
+        if policy.roles & ~held:
+            missing = ", ".join(cs.role_names(policy.roles & ~held))
+            raise ProcurechainError(
+                f"policy {policy.function} requires role {missing}, which no member holds"
+            )
+        if not 0 <= policy.subject_arg <= 16:
+            raise ProcurechainError(
+                f"policy {policy.function}: subject_arg {policy.subject_arg} must be 0 to 16"
+            )
     _check_policies(config.policies)
-    chain_id = network.chain_id()
-    contracts: dict[str, Any] = {}
+    for agency in config.agencies:
+        inputs.address(agency, "agency")
+        if config.agencies.count(agency) > 1:
+            raise ProcurechainError(f"agency {agency} is listed twice")
+    if config.phase_cap > 2**128 - 1:
+        raise ProcurechainError(f"phase_cap {config.phase_cap} base units is too large")
+    if config.token:
+        token = inputs.address(config.token, "token")
+        if not chain.provider.get_code(token):
+            raise ProcurechainError(
+                f"token {token} has no code on chain {network.chain_id()}; give the ERC-20's "
+                "address on this network"
+            )
+
+
+def _deploy(
+    deployer: Any, config: SuiteConfig, chain_id: int, contracts: dict[str, Any]
+) -> dict[str, Any]:
+    """The transactions of :func:`deploy_suite`; ``contracts`` fills up as they land."""
+    from ape import chain, project
 
     if config.token:
         contracts["Token"] = {"address": config.token, "external": True}
     else:
-        if chain_id != DEVNET_CHAIN_ID:
-            raise ProcurechainError(
-                "no payment token configured: set `token:` to the ERC-20 address in the "
-                "deployment file (dUSD is deployed only on the local devnet)"
-            )
         token = deployer.deploy(project.DemoStablecoin, deployer)
         contracts["Token"] = _record(token)
 

@@ -12,10 +12,11 @@ import os
 from pathlib import Path
 from typing import Any
 
-from eth_utils import is_address, to_checksum_address
+from eth_utils import to_checksum_address
 
-from procurechain import network
+from procurechain import inputs, network
 from procurechain.errors import ProcurechainError
+from procurechain.files import write_atomic
 
 __all__ = [
     "CONTRACT_TYPES",
@@ -33,11 +34,15 @@ def _folder() -> Path:
     return Path(os.environ.get("PROCURECHAIN_DEPLOYMENTS", "deployments"))
 
 
-def manifest_path() -> Path:
-    """The manifest file of the connected network."""
+def _network_name() -> str:
     from ape import networks
 
-    name = networks.provider.network.name.replace(":", "-")
+    return str(networks.provider.network.name)
+
+
+def manifest_path() -> Path:
+    """The manifest file of the connected network."""
+    name = _network_name().replace(":", "-")
     return _folder() / f"{name}-{network.chain_id()}.json"
 
 
@@ -46,18 +51,26 @@ def read_manifest() -> dict[str, Any] | None:
     path = manifest_path()
     if not path.exists():
         return None
+    fix = "restore it or redeploy with `ape run deploy --force`"
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as err:
+    except OSError as err:
         raise ProcurechainError(
-            f"deployment manifest {path} is unreadable ({err}); restore it or redeploy with "
-            "`ape run deploy --force`"
+            f"deployment manifest {path} is unreadable ({err.strerror}); {fix}"
+        ) from err
+    except ValueError as err:  # invalid JSON, or not UTF-8 text at all
+        raise ProcurechainError(
+            f"deployment manifest {path} is not valid JSON (truncated or corrupt: {err}); {fix}"
         ) from err
     if not isinstance(document, dict) or not isinstance(document.get("contracts"), dict):
         raise ProcurechainError(
-            f"deployment manifest {path} is corrupt (no 'contracts' table); restore it or "
-            "redeploy with `ape run deploy --force`"
+            f"deployment manifest {path} is corrupt (no 'contracts' table); {fix}"
         )
+    for name, entry in document["contracts"].items():
+        if not isinstance(entry, dict) or not isinstance(entry.get("address"), str):
+            raise ProcurechainError(
+                f"deployment manifest {path} is corrupt ({name} has no address); {fix}"
+            )
     return document
 
 
@@ -69,21 +82,20 @@ def is_live(manifest: dict[str, Any]) -> bool:
 
     web3 = chain.provider.web3
     block = manifest.get("block")
-    if not isinstance(block, int) or block > web3.eth.block_number:
+    if not isinstance(block, int) or not 0 <= block <= web3.eth.block_number:
         return False
     if web3.eth.get_block(block)["hash"].to_0x_hex() != manifest.get("blockHash"):
         return False
-    return all(chain.provider.get_code(e["address"]) for e in manifest["contracts"].values())
+    try:
+        addresses = [inputs.address(e["address"]) for e in manifest["contracts"].values()]
+    except ProcurechainError:
+        return False
+    return all(chain.provider.get_code(address) for address in addresses)
 
 
 def write_manifest(document: dict[str, Any]) -> Path:
-    """Write the connected network's manifest atomically."""
-    path = manifest_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+    """Write the connected network's manifest atomically (``files.write_atomic``)."""
+    return write_atomic(manifest_path(), json.dumps(document, indent=2) + "\n")
 
 
 def typed(name: str, address: str) -> Any:
@@ -104,13 +116,16 @@ def typed(name: str, address: str) -> Any:
     )
 
 
-def contract_at(name: str, address: str) -> Any:
-    """The project contract type ``name`` at ``address``, checking that code is there."""
+def contract_at(name: str, address: str, what: str = "address") -> Any:
+    """The project contract type ``name`` at ``address``, checking that code is there.
+
+    Raises:
+        ProcurechainError: ``address`` (named ``what`` in the message) is malformed, or no
+            contract is there.
+    """
     from ape import chain
 
-    if not is_address(address):
-        raise ProcurechainError(f"{address!r} is not an address (expected 0x and 40 hex digits)")
-    address = to_checksum_address(address)
+    address = inputs.address(address, what)
     if not chain.provider.get_code(address):
         raise ProcurechainError(
             f"no contract at {address} on chain {network.chain_id()}; check --network, or deploy "
@@ -132,11 +147,30 @@ def deployed(name: str, address: str | None = None) -> Any:
     ``Token``): at ``address`` if given, else from the manifest."""
     contract_type = CONTRACT_TYPES.get(name, name)
     if address:
-        return contract_at(contract_type, address)
+        return contract_at(contract_type, address, f"{name} address")
     manifest = read_manifest()
-    if manifest is None or name not in manifest["contracts"]:
+    path = manifest_path()
+    if manifest is None:
         raise ProcurechainError(
-            f"no {name} is recorded for this network ({manifest_path()}); deploy with "
-            f"`ape run deploy` or pass its address"
+            f"no deployment for {_network_name()} ({path} does not exist): run `ape run deploy` "
+            "first, or pass the contract's address"
         )
-    return contract_at(contract_type, manifest["contracts"][name]["address"])
+    if name not in manifest["contracts"]:
+        raise ProcurechainError(
+            f"no {name} is recorded in {path}; redeploy with `ape run deploy --force` or pass "
+            "its address"
+        )
+    from ape import chain
+
+    try:
+        address = inputs.address(manifest["contracts"][name]["address"], f"{name} in {path}")
+    except ProcurechainError as err:
+        raise ProcurechainError(
+            f"{err}: the manifest is corrupt; restore it or redeploy with `ape run deploy --force`"
+        ) from err
+    if not chain.provider.get_code(address):
+        raise ProcurechainError(
+            f"{path} records {name} at {address}, but there is no contract there on chain "
+            f"{network.chain_id()} (a reset devnet?); redeploy with `ape run deploy --force`"
+        )
+    return typed(contract_type, address)

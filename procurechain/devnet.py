@@ -12,6 +12,7 @@ Time travel and the faucet are devnet-only: they refuse to run on any other chai
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -38,9 +39,7 @@ class Devnet:
     folder: Path = field(
         default_factory=lambda: Path(os.environ.get("PROCURECHAIN_DEVNET_DIR", ".devnet"))
     )
-    port: int = field(
-        default_factory=lambda: int(os.environ.get("PROCURECHAIN_DEVNET_PORT", "8545"))
-    )
+    port: int = field(default_factory=lambda: _port_from_environment())
     accounts: int = 30
 
     @property
@@ -152,7 +151,17 @@ class Devnet:
         """
         pid = self.pid()
         if pid is None:
+            if self.running():
+                raise ProcurechainError(
+                    f"a node answers on {self.uri} but {self.pid_file} is missing or unreadable, "
+                    "so it was not started here; stop it where it was started"
+                )
             return False
+        if pid <= 1 or (_alive(pid) and not _is_anvil_on(pid, self.port)):
+            raise ProcurechainError(
+                f"{self.pid_file} names process {pid}, which is not this devnet's anvil (port "
+                f"{self.port}); nothing was stopped. Remove that file if the devnet is not running"
+            )
         try:
             os.kill(pid, signal.SIGKILL if kill else signal.SIGTERM)
         except ProcessLookupError:
@@ -163,6 +172,34 @@ class Devnet:
             time.sleep(0.05)
         self.pid_file.unlink(missing_ok=True)
         return True
+
+
+def _port_from_environment() -> int:
+    text = os.environ.get("PROCURECHAIN_DEVNET_PORT", "8545")
+    try:
+        port = int(text)
+    except ValueError:
+        port = 0
+    if not 1 <= port <= 65535:
+        raise ProcurechainError(
+            f"PROCURECHAIN_DEVNET_PORT={text!r} is not a port (1-65535); fix or unset it"
+        )
+    return port
+
+
+def _is_anvil_on(pid: int, port: int) -> bool:
+    """Whether process ``pid`` is an anvil listening on ``port`` (by its command line), so a
+    stale or edited pid file never makes ``stop`` signal another program."""
+    try:
+        args = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
+    except OSError:  # no /proc (macOS): ask ps
+        result = subprocess.run(
+            ["ps", "-o", "args=", "-p", str(pid)], capture_output=True, text=True, check=False
+        )
+        args = result.stdout.split()
+    if not args or Path(args[0]).name != "anvil":
+        return False
+    return any(a == "--port" and b == str(port) for a, b in itertools.pairwise(args))
 
 
 def _alive(pid: int) -> bool:

@@ -120,4 +120,17 @@ def describe(err: BaseException) -> str:
     if data and (decoded := decode_revert(data)):
         return describe_error(*decoded)
     message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-    return f"the chain rejected the call: {message}"
+    if isinstance(err, OSError) and err.strerror:
+        where = f"{err.filename}: " if err.filename else ""
+        return f"{where}{err.strerror}"
+    if data is not None or _from_chain(err):
+        return f"the chain rejected the call: {message}"
+    return f"unexpected {type(err).__name__}: {message} (please report this as a procurechain bug)"
+
+
+def _from_chain(err: BaseException) -> bool:
+    """Whether ``err`` came from the node or Ape's handling of a call, not from local code."""
+    from ape.exceptions import ApeException
+    from web3.exceptions import Web3Exception
+
+    return isinstance(err, ApeException | Web3Exception)

@@ -28,6 +28,7 @@ from procurechain.deploy import deploy_suite, devnet_config
 from procurechain.deployments import deployed, is_live, read_manifest
 from procurechain.devnet import move_to, require_devnet
 from procurechain.errors import ProcurechainError
+from procurechain.files import write_atomic
 
 __all__ = ["DAY", "DUSD", "ScenarioResult", "Step", "run_reference"]
 
@@ -343,9 +344,9 @@ class _Run:
             "OCDS release package": self.out / "ocds-release-package.json",
         }
         paths = list(self.result.records.values())
-        paths[0].write_text(audit.to_jsonl(log), encoding="utf-8")
-        paths[1].write_text(audit.to_csv(log), encoding="utf-8")
-        paths[2].write_text(json.dumps(package, indent=2) + "\n", encoding="utf-8")
+        write_atomic(paths[0], audit.to_jsonl(log))
+        write_atomic(paths[1], audit.to_csv(log))
+        write_atomic(paths[2], json.dumps(package, indent=2) + "\n")
 
 
 STAGES = ("deploy", "publish", "bid", "award", "deliver", "close")
@@ -378,7 +379,8 @@ def run_reference(
             return run.result
     run.balances()
     run.publish_record()
-    (folder / "scenario.json").write_text(
+    write_atomic(
+        folder / "scenario.json",
         json.dumps(
             {
                 "addresses": run.result.addresses,
@@ -388,6 +390,6 @@ def run_reference(
             },
             indent=2,
         )
-        + "\n"
+        + "\n",
     )
     return run.result

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from decimal import Decimal
 from enum import IntEnum
 from typing import Any, NamedTuple
 
@@ -421,6 +422,8 @@ def commit_bid(
     Raises:
         ProcurechainError: wrong stage, bad price, not enough balance or allowance.
     """
+    if journal is not None:
+        journal.check()  # a journal that cannot be kept must fail before the bid is sent
     _check_stage(tender, Stage.BIDDING, "commit a bid")
     if price <= 0:
         raise ProcurechainError("the price must be positive")
@@ -448,17 +451,24 @@ def commit_bid(
     else:
         receipt = _send(tender.commitBid, sealed, sender=bidder)
     if journal is not None:
-        journal.add(
-            BidRecord(
-                chain_id=chain_id,
-                tender=str(tender.address),
-                bidder=str(bidder.address),
-                nonce=nonce,
-                price=price,
-                doc_hash="0x" + doc_hash.hex(),
-                commitment="0x" + sealed.hex(),
-            )
+        record = BidRecord(
+            chain_id=chain_id,
+            tender=str(tender.address),
+            bidder=str(bidder.address),
+            nonce=nonce,
+            price=price,
+            doc_hash="0x" + doc_hash.hex(),
+            commitment="0x" + sealed.hex(),
         )
+        try:
+            journal.add(record)
+        except (OSError, ProcurechainError) as err:
+            raise ProcurechainError(
+                f"the bid was committed (tx {receipt.txn_hash}) but the journal {journal.path} "
+                f"could not be written ({describe(err)}); note down --price "
+                f"{Decimal(price).scaleb(-int(token.decimals())).normalize():f} --doc-hash "
+                f"{record.doc_hash} --nonce {nonce}: reveal needs them"
+            ) from err
     return receipt
 
 

@@ -13,25 +13,40 @@ from pathlib import Path
 from typing import Any
 
 import click
-from ape.cli import ConnectedProviderCommand, account_option, network_option
+from ape.cli import account_option, network_option
 
 from procurechain import agreement as escrow
 from procurechain.calls import Call
-from procurechain.cli import one_line_errors, out_option, write_proposal
+from procurechain.cli import (
+    Command,
+    Group,
+    one_line_errors,
+    out_option,
+    parse_amount,
+    write_proposal,
+)
 from procurechain.deployments import contract_at
 
 
-def _document(value: str) -> bytes:
+def _document(value: str, option: str = "--reason") -> bytes:
     """Hash a text, or the file named after an ``@``."""
     if value.startswith("@"):
         path = Path(value[1:])
         if not path.is_file():
-            raise click.BadParameter(f"{path} is not a file: give text, or @ and a file path")
+            raise click.ClickException(
+                f"{option} {value!r}: {path} is not a file; give text, or @ and a file path"
+            )
         return escrow.content_hash(path.read_bytes())
+    if not value.strip():
+        raise click.ClickException(f"{option} is empty; say what it is (its hash is recorded)")
     return escrow.content_hash(value)
 
 
-def _propose(agreement: str, call_of: Callable[[Any], Call], out: Path) -> None:
+def _decimals(contract: Any) -> int:
+    return int(contract_at("DemoStablecoin", str(contract.token())).decimals())
+
+
+def _propose(agreement: Any, call_of: Callable[[Any], Call], out: Path) -> None:
     """Write a bundle for the agreement's consortium (its authority, read from the chain)."""
     contract = escrow.agreement_at(agreement)
     consortium = contract_at("Consortium", contract.consortium())
@@ -50,25 +65,27 @@ reason_option = click.option(
 )
 
 
-@click.group()
+@click.group(cls=Group)
 def cli() -> None:
     """The milestone escrow of one awarded contract."""
 
 
-@cli.command(cls=ConnectedProviderCommand)
+@cli.command(cls=Command)
 @network_option()
 @account_option()
 @agreement_argument
-@click.option("--amount", type=int, help="tokens to pull (default: the price)")
+@click.option("--amount", default=None, help="tokens to pull, e.g. 42500 (default: the price)")
 @click.option("--permit", is_flag=True, help="sign an EIP-2612 permit instead of approving")
 @one_line_errors
-def fund(account: Any, agreement: str, amount: int | None, permit: bool) -> None:
+def fund(account: Any, agreement: str, amount: str | None, permit: bool) -> None:
     """Deposit the price as the buyer."""
-    receipt = escrow.fund(agreement, account, amount=amount, use_permit=permit)
+    contract = escrow.agreement_at(agreement)
+    units = None if amount is None else parse_amount(amount, _decimals(contract), "--amount")
+    receipt = escrow.fund(contract, account, amount=units, use_permit=permit)
     click.echo(f"funded in {receipt.txn_hash}")
 
 
-@cli.command(cls=ConnectedProviderCommand)
+@cli.command(cls=Command)
 @network_option()
 @account_option()
 @agreement_argument
@@ -78,12 +95,14 @@ def fund(account: Any, agreement: str, amount: int | None, permit: bool) -> None
 @one_line_errors
 def submit(account: Any, agreement: str, index: int, evidence: str, uri: str) -> None:
     """Deliver evidence for a milestone as the supplier."""
-    digest = _document(evidence)
+    digest = _document(evidence, "--evidence")
+    if not uri.strip():
+        raise click.ClickException("--uri is empty; say where the evidence can be read")
     receipt = escrow.submit(agreement, account, index, digest, uri)
     click.echo(f"milestone {index} submitted (evidence 0x{digest.hex()}) in {receipt.txn_hash}")
 
 
-@cli.command(cls=ConnectedProviderCommand)
+@cli.command(cls=Command)
 @network_option()
 @account_option()
 @agreement_argument
@@ -97,7 +116,7 @@ def dispute(account: Any, agreement: str, index: int, reason: str) -> None:
     click.echo(f"milestone {index} disputed (reasons 0x{digest.hex()}) in {receipt.txn_hash}")
 
 
-@cli.command(cls=ConnectedProviderCommand)
+@cli.command(cls=Command)
 @network_option()
 @account_option()
 @agreement_argument
@@ -108,7 +127,7 @@ def withdraw(account: Any, agreement: str) -> None:
     click.echo(f"withdrawn in {receipt.txn_hash}")
 
 
-@cli.command(cls=ConnectedProviderCommand)
+@cli.command(cls=Command)
 @network_option()
 @account_option()
 @agreement_argument
@@ -119,7 +138,7 @@ def release(account: Any, agreement: str) -> None:
     click.echo(f"retention released in {receipt.txn_hash}")
 
 
-@cli.command(cls=ConnectedProviderCommand)
+@cli.command(cls=Command)
 @network_option()
 @agreement_argument
 @one_line_errors
@@ -152,7 +171,7 @@ def status(agreement: str) -> None:
         click.echo("  " + " ".join(f"{v!s:>16}" for v in row))
 
 
-@cli.command("propose-accept", cls=ConnectedProviderCommand)
+@cli.command("propose-accept", cls=Command)
 @network_option()
 @agreement_argument
 @click.argument("index", type=int)
@@ -163,7 +182,7 @@ def propose_accept(agreement: str, index: int, out: Path) -> None:
     _propose(agreement, lambda a: escrow.accept_call(a, index), out)
 
 
-@cli.command("propose-reject", cls=ConnectedProviderCommand)
+@cli.command("propose-reject", cls=Command)
 @network_option()
 @agreement_argument
 @click.argument("index", type=int)
@@ -176,7 +195,7 @@ def propose_reject(agreement: str, index: int, reason: str, out: Path) -> None:
     _propose(agreement, lambda a: escrow.reject_call(a, index, digest), out)
 
 
-@cli.command("propose-resolve", cls=ConnectedProviderCommand)
+@cli.command("propose-resolve", cls=Command)
 @network_option()
 @agreement_argument
 @click.argument("index", type=int)
@@ -190,7 +209,7 @@ def propose_resolve(agreement: str, index: int, supplier_bps: int, reason: str, 
     _propose(agreement, lambda a: escrow.resolve_call(a, index, supplier_bps, digest), out)
 
 
-@cli.command("propose-terminate", cls=ConnectedProviderCommand)
+@cli.command("propose-terminate", cls=Command)
 @network_option()
 @agreement_argument
 @reason_option
@@ -202,14 +221,16 @@ def propose_terminate(agreement: str, reason: str, out: Path) -> None:
     _propose(agreement, lambda a: escrow.terminate_call(a, digest), out)
 
 
-@cli.command("propose-warranty-claim", cls=ConnectedProviderCommand)
+@cli.command("propose-warranty-claim", cls=Command)
 @network_option()
 @agreement_argument
-@click.argument("amount", type=click.IntRange(min=1))
+@click.argument("amount")
 @reason_option
 @out_option
 @one_line_errors
-def propose_warranty_claim(agreement: str, amount: int, reason: str, out: Path) -> None:
-    """Propose drawing on the retention for the buyer (a warranty claim)."""
+def propose_warranty_claim(agreement: str, amount: str, reason: str, out: Path) -> None:
+    """Propose drawing AMOUNT tokens (e.g. 250.5) of the retention for the buyer."""
     digest = _document(reason)
-    _propose(agreement, lambda a: escrow.warranty_claim_call(a, amount, digest), out)
+    contract = escrow.agreement_at(agreement)
+    units = parse_amount(amount, _decimals(contract), "AMOUNT")
+    _propose(contract, lambda a: escrow.warranty_claim_call(a, units, digest), out)

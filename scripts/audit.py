@@ -10,14 +10,16 @@ Both find the Registry and the Consortium in the network's deployment manifest, 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import click
-from ape.cli import ConnectedProviderCommand
 
-from procurechain import audit, ocds
-from procurechain.cli import one_line_errors
+from procurechain import audit, inputs, ocds
+from procurechain.cli import Command, Group, one_line_errors
 from procurechain.deployments import deployed, read_manifest
+from procurechain.errors import ProcurechainError
+from procurechain.files import write_atomic
 
 registry_option = click.option(
     "--registry", default=None, help="Registry address (default: the manifest's)."
@@ -32,14 +34,17 @@ def _read_names(path: Path | None) -> dict[str, str]:
         return {}
     try:
         names = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
+    except ValueError as err:  # invalid JSON, or not UTF-8 text at all
         raise click.BadParameter(f"{path} is not JSON ({err})", param_hint="--names") from err
     if not isinstance(names, dict) or not all(isinstance(v, str) for v in names.values()):
         raise click.BadParameter(
             f'{path} must map addresses to names, e.g. {{"0xABC...": "City Parks"}}',
             param_hint="--names",
         )
-    return names
+    try:
+        return {inputs.address(k, "key", allow_zero=True): v for k, v in names.items()}
+    except ProcurechainError as err:
+        raise click.BadParameter(f"{path}: {err}", param_hint="--names") from err
 
 
 def _first_block(registry: str | None) -> int:
@@ -63,18 +68,29 @@ def _print_totals(log: audit.AuditLog) -> list[audit.Flow]:
     return flows
 
 
-@click.group()
+@click.group(cls=Group)
 def cli() -> None:
     """The public record: export the audit log (JSON lines, CSV, OCDS) and verify it."""
 
 
-@cli.command(cls=ConnectedProviderCommand)
+@cli.command(cls=Command)
 @click.option(
     "--format", "fmt", type=click.Choice(["jsonl", "csv", "ocds"]), default="jsonl",
     show_default=True,
 )  # fmt: skip
-@click.option("--tender", type=int, default=None, help="Only this tender id (and its agreement).")
-@click.option("--from-block", type=int, default=0, show_default=True, help="First block shown.")
+@click.option(
+    "--tender",
+    type=click.IntRange(1),
+    default=None,
+    help="Only this tender id (and its agreement).",
+)
+@click.option(
+    "--from-block",
+    type=click.IntRange(0),
+    default=0,
+    show_default=True,
+    help="First block shown.",
+)
 @click.option(
     "--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
     help="Write to this file (default: standard output).",
@@ -101,9 +117,18 @@ def export(
     currency: str = "USD",
 ) -> None:
     """Export every event of the registry, its tenders, agreements and the consortium."""
+    from ape import chain
+
+    if not re.fullmatch(r"[A-Z]{3}", currency):
+        raise click.ClickException(
+            f"--currency {currency!r} is not an ISO 4217 code (three capital letters, e.g. USD)"
+        )
+    labels = _read_names(names)
+    head = chain.blocks.height
+    if from_block > head:
+        raise click.ClickException(f"--from-block {from_block} is after the latest block {head}")
     registry_contract = deployed("Registry", registry)
     consortium_contract = deployed("Consortium", consortium)
-    labels = _read_names(names)
     log = audit.collect(
         registry_contract,
         consortium_contract,
@@ -122,7 +147,7 @@ def export(
     if out is None:
         click.echo(text, nl=False)
     else:
-        out.write_text(text, encoding="utf-8")
+        write_atomic(out, text)
         click.echo(f"Wrote {len(log.entries)} entries as {fmt} to {out}", err=True)
     if from_block == 0:
         flows = _print_totals(log)
@@ -132,7 +157,7 @@ def export(
             )
 
 
-@cli.command(cls=ConnectedProviderCommand)
+@cli.command(cls=Command)
 @registry_option
 @consortium_option
 @one_line_errors

@@ -14,12 +14,13 @@ from pathlib import Path
 
 import click
 from ape.api import AccountAPI
-from ape.cli import ConnectedProviderCommand, account_option
+from ape.cli import account_option
 from eth_utils import keccak
 
+from procurechain import inputs
 from procurechain import tender as td
 from procurechain.bids import BidJournal
-from procurechain.cli import one_line_errors, parse_amount
+from procurechain.cli import Command, Group, one_line_errors, parse_amount
 from procurechain.deployments import contract_at, deployed
 
 tender_argument = click.argument("tender_address", metavar="TENDER")
@@ -36,9 +37,15 @@ def _doc_hash(documents: Path | None, doc_hash: str | None) -> bytes | None:
         return keccak(documents.read_bytes())
     if doc_hash is not None:
         text = doc_hash[2:] if doc_hash.startswith("0x") else doc_hash
-        if len(text) != 64:
-            raise click.BadParameter("--doc-hash needs 32 bytes as 64 hex digits")
-        return bytes.fromhex(text)
+        try:
+            digest = bytes.fromhex(text)
+        except ValueError:
+            digest = b""
+        if len(text) != 64 or len(digest) != 32:
+            raise click.ClickException(
+                f"--doc-hash {doc_hash!r} is not 32 bytes as 64 hex digits (0x optional)"
+            )
+        return digest
     return None
 
 
@@ -46,17 +53,23 @@ def _decimals(tender: object) -> int:
     return int(contract_at("DemoStablecoin", str(tender.token())).decimals())  # type: ignore[attr-defined]
 
 
-@click.group()
+@click.group(cls=Group)
 def cli() -> None:
     """Sealed bids on a tender: commit, reveal, bonds, acceptance."""
 
 
-@cli.command(cls=ConnectedProviderCommand)
+@cli.command(cls=Command)
 @tender_argument
 @click.option("--price", required=True, help="Your price in tokens, e.g. 45000.")
 @click.option("--documents", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--doc-hash", default=None, help="Hash of your bid documents (0x + 64 hex).")
-@click.option("--nonce", default=0, show_default=True, help="Use a new one to replace a bid.")
+@click.option(
+    "--nonce",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0, inputs.UINT256_MAX),
+    help="Use a new one to replace a bid.",
+)
 @click.option("--permit", is_flag=True, help="Pay the bond with an EIP-2612 permit (one tx).")
 @journal_option
 @account_option()
@@ -74,11 +87,11 @@ def commit(
     """Commit (or replace) a sealed bid; the first commitment pays the bond."""
     from ape import chain
 
-    tender = contract_at("Tender", tender_address)
     digest = _doc_hash(documents, doc_hash)
     if digest is None:
-        raise click.BadParameter("give --documents FILE or --doc-hash HASH")
-    amount = parse_amount(price, _decimals(tender))
+        raise click.ClickException("give --documents FILE or --doc-hash HASH")
+    tender = contract_at("Tender", tender_address, "TENDER")
+    amount = parse_amount(price, _decimals(tender), "--price")
     deadline = int(chain.blocks.head.timestamp) + 3600 if permit else None
     td.commit_bid(
         tender,
@@ -93,12 +106,17 @@ def commit(
     click.echo(f"  reveal after {tender.biddingDeadline()} and by {tender.revealDeadline()}")
 
 
-@cli.command(cls=ConnectedProviderCommand)
+@cli.command(cls=Command)
 @tender_argument
 @click.option("--price", default=None, help="Default: from the journal.")
 @click.option("--documents", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--doc-hash", default=None, help="Default: from the journal.")
-@click.option("--nonce", default=None, type=int, help="Default: from the journal.")
+@click.option(
+    "--nonce",
+    default=None,
+    type=click.IntRange(0, inputs.UINT256_MAX),
+    help="Default: from the journal.",
+)
 @journal_option
 @account_option()
 @one_line_errors
@@ -112,13 +130,14 @@ def reveal(
     account: AccountAPI,
 ) -> None:
     """Reveal your bid; the salt is recomputed from your key."""
-    tender = contract_at("Tender", tender_address)
-    amount = None if price is None else parse_amount(price, _decimals(tender))
+    digest = _doc_hash(documents, doc_hash)
+    tender = contract_at("Tender", tender_address, "TENDER")
+    amount = None if price is None else parse_amount(price, _decimals(tender), "--price")
     receipt = td.reveal_bid(
         tender,
         account,
         amount,
-        _doc_hash(documents, doc_hash),
+        digest,
         nonce=nonce,
         journal=BidJournal(journal),
     )
@@ -128,13 +147,13 @@ def reveal(
     click.echo(f"Revealed {event.price} on {tender.address}: {verdict}{lead}")
 
 
-@cli.command(cls=ConnectedProviderCommand)
+@cli.command(cls=Command)
 @tender_argument
 @account_option()
 @one_line_errors
 def status(tender_address: str, account: AccountAPI) -> None:
     """Show the tender and your bid on it."""
-    tender = contract_at("Tender", tender_address)
+    tender = contract_at("Tender", tender_address, "TENDER")
     click.echo("\n".join(td.show(tender).lines()))
     committed, revealed, valid, excluded, settled, block, price = tender.bidOf(account)
     if not committed:
@@ -148,37 +167,38 @@ def status(tender_address: str, account: AccountAPI) -> None:
     click.echo(f"{'your bid':>17}: {state}{shown}, committed in block {block}, bond {bond}")
 
 
-@cli.command(name="withdraw-bond", cls=ConnectedProviderCommand)
+@cli.command(name="withdraw-bond", cls=Command)
 @tender_argument
 @account_option()
 @one_line_errors
 def withdraw_bond(tender_address: str, account: AccountAPI) -> None:
     """Take your bond back (revealed bids, once the tender is awarded, cancelled or failed)."""
-    tender = contract_at("Tender", tender_address)
+    tender = contract_at("Tender", tender_address, "TENDER")
     td.withdraw_bond(tender, account)
     click.echo(f"Bond of {tender.bond()} returned to {account.address}")
 
 
-@cli.command(name="claim-forfeit", cls=ConnectedProviderCommand)
+@cli.command(name="claim-forfeit", cls=Command)
 @tender_argument
 @click.argument("bidder")
 @account_option()
 @one_line_errors
 def claim_forfeit(tender_address: str, bidder: str, account: AccountAPI) -> None:
     """Pay BIDDER's forfeited bond (never revealed, or a lapsed award) to the buyer."""
-    tender = contract_at("Tender", tender_address)
+    bidder = inputs.address(bidder, "BIDDER")
+    tender = contract_at("Tender", tender_address, "TENDER")
     td.claim_forfeited_bond(tender, bidder, account)
     click.echo(f"Bond of {bidder} paid to the buyer {tender.buyer()}")
 
 
-@cli.command(cls=ConnectedProviderCommand)
+@cli.command(cls=Command)
 @tender_argument
 @click.option("--registry", "registry_address", default=None, help="Default: the manifest's.")
 @account_option()
 @one_line_errors
 def accept(tender_address: str, registry_address: str | None, account: AccountAPI) -> None:
     """Accept the award: creates the Agreement and returns your bond."""
-    tender = contract_at("Tender", tender_address)
+    tender = contract_at("Tender", tender_address, "TENDER")
     registry = deployed("Registry", registry_address or str(tender.registry()))
     plan = td.published_plan(registry, tender)
     td.accept_award(tender, account, plan)

@@ -12,13 +12,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from ape import chain
 from ape.api import AccountAPI
-from ape.cli import ConnectedProviderCommand, account_option
+from ape.cli import account_option
 from eth_utils import keccak
 
 from procurechain import consortium as cs
-from procurechain.calls import call_from_signature, parse_arg
-from procurechain.cli import one_line_errors
+from procurechain import inputs, network
+from procurechain.calls import call_from_signature
+from procurechain.cli import Command, Group, one_line_errors
 from procurechain.deployments import contract_at, deployed
 
 consortium_option = click.option(
@@ -27,21 +29,39 @@ consortium_option = click.option(
     default=None,
     help="Consortium address (default: from the deployment manifest).",
 )
+MAX_TTL = 10 * 365 * 24 * 3600  # ten years: longer is a typo, not a plan
 bundle_argument = click.argument(
     "bundle", type=click.Path(dir_okay=False, path_type=Path), metavar="BUNDLE"
 )
 
 
 def _consortium_of(proposal: cs.Proposal):
-    return contract_at("Consortium", proposal.consortium)
+    return contract_at("Consortium", proposal.consortium, "the bundle's consortium")
 
 
-@click.group()
+def _check_open(proposal: cs.Proposal, consortium: object) -> cs.ProposalStatus:
+    """Refuse to collect signatures or approvals for a proposal that can no longer be
+    executed (after checking it is meant for this chain and consortium)."""
+    state = cs.status(proposal, consortium)
+    if state.nonce_used:
+        raise click.ClickException(
+            f"nonce {proposal.action.nonce} is already used: this proposal was executed or "
+            "superseded; nothing to sign or approve (the bundle is unchanged)"
+        )
+    if state.expired:
+        raise click.ClickException(
+            f"the proposal expired at {proposal.action.deadline}; propose it again (the bundle is "
+            "unchanged)"
+        )
+    return state
+
+
+@click.group(cls=Group)
 def cli() -> None:
     """Consortium decisions: M-of-N signatures with roles and recusals."""
 
 
-@cli.command(cls=ConnectedProviderCommand)
+@cli.command(cls=Command)
 @consortium_option
 @one_line_errors
 def members(consortium_address: str | None) -> None:
@@ -56,15 +76,24 @@ def members(consortium_address: str | None) -> None:
         click.echo(f"  {address}  {', '.join(cs.role_names(roles))}{note}")
 
 
-@cli.command(cls=ConnectedProviderCommand)
+@cli.command(cls=Command)
 @consortium_option
 @click.option("--target", default=None, help="Contract to call (default: the consortium itself).")
 @click.option("--function", "signature", required=True, help='e.g. "setThreshold(uint256)".')
 @click.argument("args", nargs=-1)
-@click.option("--value", default=0, type=click.IntRange(min=0), help="Wei sent with the call.")
+@click.option(
+    "--value", default=0, type=click.IntRange(0, inputs.UINT256_MAX), help="Wei sent with the call."
+)
 @click.option("--description", default="", help="What this decision does, for the signers.")
-@click.option("--nonce", default=None, type=click.IntRange(min=0), help="Default: lowest free.")
-@click.option("--ttl", default=cs.DEFAULT_TTL, type=click.IntRange(min=60), help="Seconds valid.")
+@click.option(
+    "--nonce",
+    default=None,
+    type=click.IntRange(0, inputs.UINT256_MAX),
+    help="Default: lowest free.",
+)
+@click.option(
+    "--ttl", default=cs.DEFAULT_TTL, type=click.IntRange(60, MAX_TTL), help="Seconds valid."
+)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
 @one_line_errors
 def propose(
@@ -81,41 +110,56 @@ def propose(
     """Write an unsigned proposal bundle for any contract call."""
     if out.exists():
         raise click.ClickException(f"{out} exists; choose another --out (nothing was changed)")
+    target_address = inputs.address(target, "--target") if target else None
     consortium = deployed("Consortium", consortium_address)
-    target_address = str(parse_arg("address", target)) if target else str(consortium.address)
     call = call_from_signature(
-        target_address, signature, list(args), value=value, description=description
+        target_address or str(consortium.address),
+        signature,
+        list(args),
+        value=value,
+        description=description,
     )
+    if target_address and not chain.provider.get_code(target_address):
+        raise click.ClickException(
+            f"no contract at {target_address} on chain {network.chain_id()}: a call to --target "
+            "would do nothing; check the address and --network"
+        )
     proposal = cs.propose(consortium, call, nonce=nonce, ttl=ttl)
     proposal.save(out)
     click.echo(f"Proposed {call.description} as {out}")
     click.echo(f"  action hash 0x{proposal.action_hash.hex()}  nonce {proposal.action.nonce}")
 
 
-@cli.command(cls=ConnectedProviderCommand)
+@cli.command(cls=Command)
 @bundle_argument
 @account_option()
 @one_line_errors
 def sign(bundle: Path, account: AccountAPI) -> None:
     """Add your signature to a proposal bundle (the file is rewritten atomically)."""
     proposal = cs.Proposal.load(bundle)
-    cs.sign(proposal, _consortium_of(proposal), account)
+    consortium = _consortium_of(proposal)
+    _check_open(proposal, consortium)
+    cs.sign(proposal, consortium, account)
     proposal.save(bundle)
     click.echo(f"{account.address} signed {bundle} ({len(proposal.signatures)} signature(s))")
 
 
-@cli.command(cls=ConnectedProviderCommand)
+@cli.command(cls=Command)
 @bundle_argument
 @account_option()
 @one_line_errors
 def approve(bundle: Path, account: AccountAPI) -> None:
     """Approve the proposal on-chain instead of signing (hardware or contract wallets)."""
     proposal = cs.Proposal.load(bundle)
-    receipt = cs.approve(proposal, _consortium_of(proposal), account)
+    consortium = _consortium_of(proposal)
+    state = _check_open(proposal, consortium)
+    if account.address in state.approved_onchain:
+        raise click.ClickException(f"{account.address} has already approved this proposal")
+    receipt = cs.approve(proposal, consortium, account)
     click.echo(f"{account.address} approved 0x{proposal.action_hash.hex()} (tx {receipt.txn_hash})")
 
 
-@cli.command(cls=ConnectedProviderCommand)
+@cli.command(cls=Command)
 @bundle_argument
 @account_option()
 @one_line_errors
@@ -126,7 +170,7 @@ def revoke(bundle: Path, account: AccountAPI) -> None:
     click.echo(f"{account.address} revoked its approval (tx {receipt.txn_hash})")
 
 
-@cli.command(cls=ConnectedProviderCommand)
+@cli.command(cls=Command)
 @bundle_argument
 @one_line_errors
 def status(bundle: Path) -> None:
@@ -154,7 +198,7 @@ def status(bundle: Path) -> None:
         click.echo("  not executable: " + "; ".join(state.blockers()))
 
 
-@cli.command(cls=ConnectedProviderCommand)
+@cli.command(cls=Command)
 @bundle_argument
 @account_option()
 @one_line_errors
@@ -166,7 +210,7 @@ def execute(bundle: Path, account: AccountAPI) -> None:
     click.echo(f"Executed {what} (tx {receipt.txn_hash}, gas {receipt.gas_used})")
 
 
-@cli.command("declare-conflict", cls=ConnectedProviderCommand)
+@cli.command("declare-conflict", cls=Command)
 @consortium_option
 @click.argument("subject")
 @click.option("--reason", required=True, help="The published declaration (its hash goes on chain).")
@@ -176,12 +220,16 @@ def declare_conflict(
     consortium_address: str | None, subject: str, reason: str, account: AccountAPI
 ) -> None:
     """Declare your conflict of interest with a tender, agreement or bidder."""
-    consortium = deployed("Consortium", consortium_address)
-    subject_address = parse_arg("address", subject)
+    subject_address = inputs.address(subject, "SUBJECT")
     if not reason.strip():
         raise click.ClickException("--reason must say why (its hash is recorded on chain)")
+    consortium = deployed("Consortium", consortium_address)
     if not consortium.isMember(account.address):
         raise click.ClickException(f"{account.address} is not a member of the consortium")
+    if int.from_bytes(bytes(consortium.conflictOf(account.address, subject_address)), "big"):
+        raise click.ClickException(
+            f"{account.address} already declared a conflict with {subject_address}"
+        )
     reason_hash = keccak(text=reason)
     consortium.declareConflict(subject_address, reason_hash, sender=account)
     click.echo(

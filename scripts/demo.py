@@ -11,12 +11,11 @@ import time
 from pathlib import Path
 
 import click
-from ape.cli import ConnectedProviderCommand
 from ape.logging import logger
 from rich.console import Console
 from rich.table import Table
 
-from procurechain.cli import one_line_errors
+from procurechain.cli import Command, one_line_errors
 from procurechain.scenario import DUSD, Step, run_reference
 
 
@@ -24,7 +23,7 @@ def _dusd(amount: int) -> str:
     return f"{amount / DUSD:,.2f}"
 
 
-@click.command(cls=ConnectedProviderCommand)
+@click.command(cls=Command)
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),

@@ -11,16 +11,16 @@ from pathlib import Path
 
 import click
 from ape.api import AccountAPI
-from ape.cli import ConnectedProviderCommand, account_option
+from ape.cli import account_option
 
 from procurechain import consortium as cs
-from procurechain.cli import one_line_errors
+from procurechain.cli import Command, one_line_errors
 from procurechain.deploy import deploy_suite, devnet_config, load_config
 from procurechain.deployments import manifest_path
 from procurechain.devnet import require_devnet
 
 
-@click.command(cls=ConnectedProviderCommand)
+@click.command(cls=Command)
 @click.option(
     "--config",
     "config_path",

@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import click
 
-from procurechain.cli import one_line_errors
+from procurechain.cli import Group, LocalCommand, one_line_errors
 from procurechain.devnet import Devnet
 
 
-@click.group()
+@click.group(cls=Group)
 def cli() -> None:
     """Start, stop or inspect the persistent devnet."""
 
 
-@cli.command()
+@cli.command(cls=LocalCommand)
 @one_line_errors
 def start() -> None:
     """Start the devnet (loads .devnet/state.json if it exists)."""
@@ -27,7 +27,7 @@ def start() -> None:
     click.echo(f"devnet {verb} at {devnet.uri} (state {devnet.state_file})")
 
 
-@cli.command()
+@cli.command(cls=LocalCommand)
 @click.option("--kill", is_flag=True, help="SIGKILL instead of a clean stop (simulates a crash).")
 @one_line_errors
 def stop(kill: bool) -> None:
@@ -36,7 +36,7 @@ def stop(kill: bool) -> None:
     click.echo("devnet stopped" if devnet.stop(kill=kill) else "devnet was not running")
 
 
-@cli.command()
+@cli.command(cls=LocalCommand)
 @one_line_errors
 def status() -> None:
     """Say whether the devnet runs, where, and where its state is kept."""

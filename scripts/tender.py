@@ -12,16 +12,24 @@ ape run tender record-lapse 0xTENDER --account ...
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import click
 from ape.api import AccountAPI
-from ape.cli import ConnectedProviderCommand, account_option
+from ape.cli import account_option
 from eth_utils import keccak
 
+from procurechain import inputs
 from procurechain import tender as td
-from procurechain.calls import Call
-from procurechain.cli import one_line_errors, out_option, parse_amount, write_proposal
+from procurechain.cli import (
+    Command,
+    Group,
+    one_line_errors,
+    out_option,
+    parse_amount,
+    write_proposal,
+)
 from procurechain.deployments import contract_at, deployed
 
 registry_option = click.option(
@@ -34,6 +42,10 @@ consortium_option = click.option(
     help="Consortium (default: the manifest's).",
 )
 tender_argument = click.argument("tender_address", metavar="TENDER")
+MAX_AMOUNT = 2**88 - 1  # the Registry's bound on budgets and bonds
+MAX_MILESTONES = 32  # the Registry's bound on a plan
+UINT32_MAX = 2**32 - 1  # acceptance window, warranty and due offsets are uint32 seconds
+TEN_YEARS = 10 * 365 * 86400  # a bidding or reveal period longer than this is a typo
 
 
 def _hash_of(text: str | None, path: Path | None) -> bytes:
@@ -42,31 +54,68 @@ def _hash_of(text: str | None, path: Path | None) -> bytes:
     return keccak(text=text or "")
 
 
+def _number(text: str, what: str) -> Decimal:
+    """A finite, non-negative decimal number."""
+    try:
+        value = Decimal(text.strip())
+    except InvalidOperation as err:
+        raise click.ClickException(f"{what} {text!r} is not a number") from err
+    if not value.is_finite() or value < 0:
+        raise click.ClickException(f"{what} {text!r} must be a positive number")
+    return value
+
+
+def _seconds(value: float, unit: int, option: str, *, limit: int, allow_zero: bool = False) -> int:
+    """``value`` hours or days (``unit`` seconds each) as whole seconds, at most ``limit``."""
+    seconds = _number(str(value), option) * unit
+    if seconds == 0 and not allow_zero:
+        raise click.ClickException(f"{option} must be more than 0")
+    if seconds > limit:
+        raise click.ClickException(f"{option} {value} is too long (at most {limit // unit})")
+    return int(seconds)
+
+
 def _parse_milestone(text: str, index: int) -> td.Milestone:
     """``PERCENT:DAYS:DESCRIPTION`` -> a Milestone (share in bps, due offset in seconds)."""
     parts = text.split(":", 2)
-    if len(parts) != 3:
-        raise click.BadParameter(
-            f"milestone {index} is {text!r}; write PERCENT:DAYS:DESCRIPTION, e.g. 40:30:benches"
+    if len(parts) != 3 or not parts[2].strip():
+        raise click.ClickException(
+            f"--milestone {index} is {text!r}; write PERCENT:DAYS:DESCRIPTION, e.g. 40:30:benches"
         )
-    try:
-        share_bps = round(float(parts[0]) * 100)
-        due = int(float(parts[1]) * 86400)
-    except ValueError as err:
-        raise click.BadParameter(f"milestone {index}: {text!r} has a non-numeric part") from err
-    return td.Milestone(share_bps, due, keccak(text=parts[2]))
+    share = _number(parts[0], f"--milestone {index} percent") * 100
+    if share == 0 or share != share.to_integral_value() or share > 10_000:
+        raise click.ClickException(
+            f"--milestone {index} percent {parts[0]!r} must be above 0 and at most 100, with at "
+            "most 2 decimals"
+        )
+    due = _number(parts[1], f"--milestone {index} days") * 86400
+    if due > UINT32_MAX:
+        raise click.ClickException(
+            f"--milestone {index} is due {parts[1]} days after the award; at most "
+            f"{UINT32_MAX // 86400} days are possible"
+        )
+    return td.Milestone(int(share), int(due), keccak(text=parts[2]))
 
 
-def _propose(consortium_address: str | None, call: Call, out: Path) -> None:
-    write_proposal(deployed("Consortium", consortium_address), call, out)
+def _require_reason(reason: str) -> None:
+    if not reason.strip():
+        raise click.ClickException("--reason must say why (its hash is recorded on chain)")
 
 
-@click.group()
+def _proposal_inputs(consortium_address: str | None, tender_address: str, out: Path) -> tuple:
+    """The consortium and the tender of a proposal, after checking ``--out`` is free."""
+    if out.exists():
+        raise click.ClickException(f"{out} exists; choose another --out (nothing was changed)")
+    tender = contract_at("Tender", tender_address, "TENDER")
+    return deployed("Consortium", consortium_address), tender
+
+
+@click.group(cls=Group)
 def cli() -> None:
     """Tenders: publish, list, show; consortium proposals for award, disqualify, cancel."""
 
 
-@cli.command(cls=ConnectedProviderCommand)
+@cli.command(cls=Command)
 @registry_option
 @account_option()
 @click.option("--token", "token_address", default=None, help="ERC-20 (default: dUSD).")
@@ -109,24 +158,36 @@ def create(
     """Publish a tender as a buying agency."""
     from ape import chain
 
+    plan = tuple(_parse_milestone(text, n + 1) for n, text in enumerate(milestones))
+    if sum(m.share_bps for m in plan) != 10_000:
+        total = Decimal(sum(m.share_bps for m in plan)) / 100
+        raise click.ClickException(f"the --milestone percents sum to {total}, not 100")
+    if len(plan) > MAX_MILESTONES:
+        raise click.ClickException(f"{len(plan)} milestones; at most {MAX_MILESTONES} are possible")
+    bidding_period = _seconds(bidding_hours, 3600, "--bidding-hours", limit=TEN_YEARS)
+    reveal_period = _seconds(reveal_hours, 3600, "--reveal-hours", limit=TEN_YEARS)
+    acceptance = _seconds(acceptance_hours, 3600, "--acceptance-hours", limit=UINT32_MAX)
+    warranty = _seconds(warranty_days, 86400, "--warranty-days", limit=UINT32_MAX, allow_zero=True)
     registry = deployed("Registry", registry_address)
     token = deployed("Token", token_address)
     decimals = int(token.decimals())
+    budget_units = parse_amount(budget, decimals, "--budget", maximum=MAX_AMOUNT)
+    if budget_units == 0:
+        raise click.ClickException("--budget must be more than 0")
     now = int(chain.blocks.head.timestamp)
-    bidding = now + int(bidding_hours * 3600)
-    plan = tuple(_parse_milestone(text, n + 1) for n, text in enumerate(milestones))
+    bidding = now + bidding_period
     spec = td.TenderSpec(
         token=str(token.address),
-        budget=parse_amount(budget, decimals),
-        bond=parse_amount(bond, decimals),
+        budget=budget_units,
+        bond=parse_amount(bond, decimals, "--bond", maximum=MAX_AMOUNT),
         bidding_deadline=bidding,
-        reveal_deadline=bidding + int(reveal_hours * 3600),
-        acceptance_window=int(acceptance_hours * 3600),
+        reveal_deadline=bidding + reveal_period,
+        acceptance_window=acceptance,
         documents_hash=_hash_of(None, documents) if documents else b"\x00" * 32,
         plan=plan,
         method=td.AwardMethod[method.upper().replace("-", "_")],
         retention_bps=retention_bps,
-        warranty_period=int(warranty_days * 86400),
+        warranty_period=warranty,
         late_penalty_bps_per_day=penalty_bps_per_day,
         late_penalty_cap_bps=penalty_cap_bps,
     )
@@ -135,12 +196,13 @@ def create(
     click.echo(f"  bids until {spec.bidding_deadline}, reveals until {spec.reveal_deadline}")
 
 
-@cli.command(name="list", cls=ConnectedProviderCommand)
+@cli.command(name="list", cls=Command)
 @registry_option
 @click.option("--agency", default=None, help="Only this agency's tenders.")
 @one_line_errors
 def list_(registry_address: str | None, agency: str | None) -> None:
     """List tenders, newest first."""
+    agency = inputs.address(agency, "--agency") if agency is not None else None
     registry = deployed("Registry", registry_address)
     rows = td.list_tenders(registry, agency)
     if not rows:
@@ -150,16 +212,16 @@ def list_(registry_address: str | None, agency: str | None) -> None:
         click.echo(f"{tender_id:>5}  {ocid:<24} {tender.address}  {stage}")
 
 
-@cli.command(cls=ConnectedProviderCommand)
+@cli.command(cls=Command)
 @tender_argument
 @one_line_errors
 def show(tender_address: str) -> None:
     """Show a tender's stage, deadlines, bidders and lowest valid bid."""
-    status = td.show(contract_at("Tender", tender_address))
+    status = td.show(contract_at("Tender", tender_address, "TENDER"))
     click.echo("\n".join(status.lines()))
 
 
-@cli.command(name="propose-award", cls=ConnectedProviderCommand)
+@cli.command(name="propose-award", cls=Command)
 @tender_argument
 @click.argument("bidder")
 @click.option("--report", type=click.Path(exists=True, dir_okay=False, path_type=Path))
@@ -174,7 +236,8 @@ def propose_award(
     out: Path,
 ) -> None:
     """Write a proposal to award TENDER to BIDDER (with the evaluation report's hash)."""
-    tender = contract_at("Tender", tender_address)
+    bidder = inputs.address(bidder, "BIDDER")
+    consortium, tender = _proposal_inputs(consortium_address, tender_address, out)
     if td.Stage(tender.stage()) != td.Stage.EVALUATION:
         raise click.ClickException(
             f"the tender is in stage {td.Stage(tender.stage()).label}; awards need evaluation"
@@ -186,10 +249,10 @@ def propose_award(
             f"{bidder} is not the lowest valid bid; the lowest is {leader} (disqualify it first)"
         )
     report_hash = _hash_of(None, report) if report else b"\x00" * 32
-    _propose(consortium_address, td.award_call(tender, bidder, report_hash), out)
+    write_proposal(consortium, td.award_call(tender, bidder, report_hash), out)
 
 
-@cli.command(name="propose-disqualify", cls=ConnectedProviderCommand)
+@cli.command(name="propose-disqualify", cls=Command)
 @tender_argument
 @click.argument("bidder")
 @click.option("--reason", required=True, help="The reasons (their hash goes on chain).")
@@ -200,11 +263,15 @@ def propose_disqualify(
     tender_address: str, bidder: str, reason: str, consortium_address: str | None, out: Path
 ) -> None:
     """Write a proposal to disqualify BIDDER from TENDER."""
-    tender = contract_at("Tender", tender_address)
-    _propose(consortium_address, td.disqualify_call(tender, bidder, keccak(text=reason)), out)
+    bidder = inputs.address(bidder, "BIDDER")
+    _require_reason(reason)
+    consortium, tender = _proposal_inputs(consortium_address, tender_address, out)
+    if not tender.bidOf(bidder)[0]:
+        raise click.ClickException(f"{bidder} has no bid on tender {tender.address}")
+    write_proposal(consortium, td.disqualify_call(tender, bidder, keccak(text=reason)), out)
 
 
-@cli.command(name="propose-cancel", cls=ConnectedProviderCommand)
+@cli.command(name="propose-cancel", cls=Command)
 @tender_argument
 @click.option("--reason", required=True, help="The reasons (their hash goes on chain).")
 @consortium_option
@@ -214,29 +281,31 @@ def propose_cancel(
     tender_address: str, reason: str, consortium_address: str | None, out: Path
 ) -> None:
     """Write a proposal to cancel TENDER."""
-    tender = contract_at("Tender", tender_address)
-    _propose(consortium_address, td.cancel_call(tender, keccak(text=reason)), out)
+    _require_reason(reason)
+    consortium, tender = _proposal_inputs(consortium_address, tender_address, out)
+    write_proposal(consortium, td.cancel_call(tender, keccak(text=reason)), out)
 
 
-@cli.command(name="claim-rank", cls=ConnectedProviderCommand)
+@cli.command(name="claim-rank", cls=Command)
 @tender_argument
 @click.argument("bidder")
 @account_option()
 @one_line_errors
 def claim_rank(tender_address: str, bidder: str, account: AccountAPI) -> None:
     """In a ranking round, put BIDDER's revealed bid back in the competition."""
-    tender = contract_at("Tender", tender_address)
+    bidder = inputs.address(bidder, "BIDDER")
+    tender = contract_at("Tender", tender_address, "TENDER")
     td.claim_rank(tender, bidder, account)
     leader, price = tender.leader()
     click.echo(f"Claimed for {bidder}; the lowest is now {leader} at {price}")
 
 
-@cli.command(name="record-lapse", cls=ConnectedProviderCommand)
+@cli.command(name="record-lapse", cls=Command)
 @tender_argument
 @account_option()
 @one_line_errors
 def record_lapse(tender_address: str, account: AccountAPI) -> None:
     """Record that the awardee missed its acceptance window."""
-    tender = contract_at("Tender", tender_address)
+    tender = contract_at("Tender", tender_address, "TENDER")
     td.record_lapse(tender, account)
     click.echo(f"Recorded the lapse; the tender is now in stage {td.Stage(tender.stage()).label}")

@@ -237,7 +237,7 @@ def test_the_script_exports_every_format_and_verifies(scenario, tmp_path, capsys
     package = json.loads((tmp_path / "audit.ocds").read_text())
     assert package["releases"][0]["ocid"].endswith("-1")
     names.write_text("[1, 2]")
-    with pytest.raises(click.BadParameter, match="must map addresses to names"):
+    with pytest.raises(click.ClickException, match="must map addresses to names"):
         export(fmt="csv", tender=None, from_block=0, out=None, names=names, **addresses)
     capsys.readouterr()
     cli.commands["verify"].callback(**addresses)
