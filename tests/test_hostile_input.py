@@ -66,7 +66,7 @@ def world(tmp_path_factory, accounts, chain):
             documents_hash=keccak(text="tender documents"),
             plan=(td.Milestone(10_000, 30 * 86400, keccak(text="all benches")),),
         )
-        _, open_tender = td.create_tender(registry, agency, spec)
+        open_tender = td.create_tender(registry, agency, spec).tender
         proposal = cs.propose(consortium, call_of(consortium, "setThreshold", 3))
         cs.sign(proposal, consortium, agency)
         executed = cs.propose(
