@@ -14,14 +14,18 @@ SOLCX_DIR := $(or $(SOLCX_BINARY_PATH),$(HOME)/.solcx)
 SOLC := $(SOLCX_DIR)/solc-v$(SOLC_VERSION)
 # `ape` run from the venv, with the venv's bin (anvil) first on PATH.
 APE := PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/ape
+# Slither has its own venv: it needs eth-utils 6, which eth-ape 0.8 cannot share.
+SLITHER_VENV := .venv-slither
+SLITHER_REQUIREMENTS := tools/slither/requirements.txt
 
-.PHONY: help setup compile demo test lint format bench clean prereqs solc
+.PHONY: help setup compile demo test lint slither format bench clean prereqs solc
 
 help:
 	@echo "make demo    run the reference procurement on a local Anvil (sets everything up first)"
 	@echo "make test    lint + the whole test suite (sets everything up first)"
 	@echo "make bench   gas benchmarks, written to docs/benchmarks.md"
 	@echo "make lint    ruff (check + format --check) and solhint"
+	@echo "make slither Slither on contracts/, judged by tools/slither/triage.yaml"
 	@echo "make format  apply ruff's formatting"
 	@echo "make clean   remove the venv, node_modules, build output and stamps"
 
@@ -54,6 +58,16 @@ $(SOLC): $(STAMPS)/npm tools/solc/provision.js tools/solc/solc-native.js
 
 solc: $(SOLC)
 
+# Recreated from scratch whenever the pins change; the installed copy of the pins is the stamp
+# (inside the venv, so deleting the venv re-creates it).
+$(SLITHER_VENV)/requirements.txt: $(SLITHER_REQUIREMENTS) | prereqs
+	@echo "==> Slither virtualenv ($(SLITHER_VENV)), pinned by $(SLITHER_REQUIREMENTS)"
+	@rm -rf $(SLITHER_VENV)
+	@$(PY) -m venv $(SLITHER_VENV)
+	@$(SLITHER_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -r $<
+	@$(SLITHER_VENV)/bin/python -m pip check --disable-pip-version-check > /dev/null
+	@cp $< $@
+
 setup: $(STAMPS)/venv $(BIN)/anvil $(SOLC)
 
 # Ape prints its whole stack when solc rejects a source (the venv lives inside the
@@ -75,7 +89,12 @@ format: setup
 	@$(BIN)/ruff format .
 	@$(BIN)/ruff check --fix .
 
-test: lint compile
+# Every Slither detector over contracts/ (not contracts/test/), through the same solc-js.
+slither: $(SLITHER_VENV)/requirements.txt $(SOLC)
+	@echo "==> slither"
+	@$(SLITHER_VENV)/bin/python tools/slither/run.py --solc $(SOLC)
+
+test: lint slither compile
 	@echo "==> ape test"
 	@$(APE) test $(TEST_ARGS)
 
@@ -87,4 +106,4 @@ bench: compile
 	@PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) node_modules .build $(STAMPS)
+	rm -rf $(VENV) $(SLITHER_VENV) node_modules .build $(STAMPS)

@@ -605,8 +605,8 @@ contract Agreement is IAgreement, Initializable, ReentrancyGuardTransient {
     /// @dev Scales the plan to `price`; the last milestone takes the rounding.
     function _schedule(uint256 price, MilestonePlan[] calldata plan) private {
         uint256 count = plan.length;
-        uint256 totalBps;
-        uint256 allocated;
+        uint256 totalBps = 0;
+        uint256 allocated = 0;
         for (uint256 i; i < count; ++i) {
             MilestonePlan calldata step = plan[i];
             totalBps += step.shareBps;

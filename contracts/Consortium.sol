@@ -261,14 +261,13 @@ contract Consortium is EIP712, ReentrancyGuardTransient {
     /// ConsortiumThresholdUnreachable (fewer members than the threshold would remain),
     /// ConsortiumRoleStillRequired (the last holder of a role some policy requires).
     function removeMember(address member) external onlySelf {
-        Member storage m = _members[member];
-        if (!m.active) revert ConsortiumNotMember(member);
-        uint256 remaining = _memberSet.length() - 1;
+        if (!_memberSet.remove(member)) revert ConsortiumNotMember(member);
+        uint256 remaining = _memberSet.length();
         if (remaining < _threshold) revert ConsortiumThresholdUnreachable(_threshold, remaining);
+        Member storage m = _members[member];
         _changeRoleHolders(m.roles, 0);
         m.active = false;
         m.roles = 0;
-        _memberSet.remove(member);
         emit MemberRemoved(member);
     }
 
@@ -464,8 +463,8 @@ contract Consortium is EIP712, ReentrancyGuardTransient {
             if (!_approvals[member][actionHash]) revert ConsortiumNotApproved(member, actionHash);
             return member;
         }
-        (address signer, ECDSA.RecoverError error, ) = ECDSA.tryRecover(actionHash, v, r, s);
-        if (error == ECDSA.RecoverError.InvalidSignatureS) revert ConsortiumMalleableSignature(index, s);
+        (address signer, ECDSA.RecoverError error, bytes32 errorArg) = ECDSA.tryRecover(actionHash, v, r, s);
+        if (error == ECDSA.RecoverError.InvalidSignatureS) revert ConsortiumMalleableSignature(index, errorArg);
         if (error != ECDSA.RecoverError.NoError) revert ConsortiumInvalidSignature(index);
         return signer;
     }
@@ -473,11 +472,10 @@ contract Consortium is EIP712, ReentrancyGuardTransient {
     function _addMember(address member, uint8 roles) private {
         if (member == address(0) || member == address(this)) revert ConsortiumInvalidMember(member);
         _checkRoles(roles);
+        if (!_memberSet.add(member)) revert ConsortiumAlreadyMember(member);
         Member storage m = _members[member];
-        if (m.active) revert ConsortiumAlreadyMember(member);
         m.active = true;
         m.roles = roles;
-        _memberSet.add(member);
         _changeRoleHolders(0, roles);
         emit MemberAdded(member, roles);
     }

@@ -145,11 +145,12 @@ contract Registry {
         tender = Clones.cloneWithImmutableArgs(_TENDER_IMPLEMENTATION, args);
         id = phase.tenderCount + 1;
         assert(tender == _tenderAddress(id)); // the storage-free index holds
-        Tender(tender).initialize();
 
+        // Effects before the call into the clone (checks-effects-interactions).
         _phase.tenderCount = uint64(id);
         _agencies[msg.sender] = AgencyRecord(true, agency.tenderCount + 1, uint64(id));
         emit TenderCreated(id, tender, msg.sender, params.documentsHash, plan);
+        Tender(tender).initialize();
     }
 
     /// @notice The consortium: the only account that manages agencies and the phase cap.
@@ -262,8 +263,8 @@ contract Registry {
     }
 
     function _checkPlan(MilestonePlan[] calldata plan) private pure {
-        uint256 sum;
-        bool zeroShare;
+        uint256 sum = 0;
+        bool zeroShare = false;
         for (uint256 i = 0; i < plan.length; ++i) {
             sum += plan[i].shareBps;
             zeroShare = zeroShare || plan[i].shareBps == 0;
@@ -285,7 +286,7 @@ contract Registry {
         if (nonce <= 0x7f) {
             rlp = abi.encodePacked(bytes1(0xd6), bytes1(0x94), address(this), uint8(nonce));
         } else {
-            uint256 length;
+            uint256 length = 0;
             for (uint256 v = nonce; v != 0; v >>= 8) ++length;
             bytes memory bigEndian = new bytes(length);
             for (uint256 i = 0; i < length; ++i) {

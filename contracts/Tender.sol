@@ -223,12 +223,13 @@ contract Tender is ReentrancyGuardTransient {
     /// @dev Anyone may bid. Emits {BidCommitted}. Reverts with {TenderBidTooLate} after the
     /// bidding deadline and {TenderWrongStage} once cancelled.
     function commitBid(bytes32 commitment) external {
-        _commitBid(commitment);
+        if (!_commitBid(commitment)) _pullBond();
     }
 
     /// @notice {commitBid} with an EIP-2612 permit for the bond, so one transaction suffices.
-    /// @dev The permit is tried and its failure ignored (a front-runner may have used it
-    /// already); the bond transfer then needs the allowance either way.
+    /// @dev The permit is tried after the bid is recorded and its failure ignored (a
+    /// front-runner may have used it already); the bond transfer then needs the allowance
+    /// either way.
     function commitBidWithPermit(
         bytes32 commitment,
         uint256 permitDeadline,
@@ -236,6 +237,7 @@ contract Tender is ReentrancyGuardTransient {
         bytes32 r,
         bytes32 s
     ) external {
+        bool replaced = _commitBid(commitment);
         try
             IERC20Permit(address(token())).permit(
                 msg.sender,
@@ -247,7 +249,7 @@ contract Tender is ReentrancyGuardTransient {
                 s
             )
         {} catch {} // solhint-disable-line no-empty-blocks
-        _commitBid(commitment);
+        if (!replaced) _pullBond();
     }
 
     /// @notice Opens the caller's sealed bid during Reveal. A price of zero or above the
@@ -647,7 +649,9 @@ contract Tender is ReentrancyGuardTransient {
     // Internals
     // ----------------------------------------------------------------------------------------
 
-    function _commitBid(bytes32 commitment) private {
+    /// @dev Checks and records a commitment (effects only); returns whether it replaced an
+    /// earlier one. Callers pull the bond for a first commitment afterwards: the token last.
+    function _commitBid(bytes32 commitment) private returns (bool replaced) {
         Competition memory c = _competition;
         if (c.status != Status.Open) {
             if (c.status == Status.None) revert TenderNotInitialized();
@@ -656,14 +660,17 @@ contract Tender is ReentrancyGuardTransient {
         if (block.timestamp > biddingDeadline()) {
             revert TenderBidTooLate(biddingDeadline(), block.timestamp);
         }
-        bool replaced = _bids[msg.sender].flags != 0;
+        replaced = _bids[msg.sender].flags != 0;
         _bids[msg.sender] = Bid(
             uint208(uint256(commitment) >> 48),
             uint40(block.number),
             _COMMITTED
         );
         emit BidCommitted(msg.sender, commitment, replaced);
-        if (!replaced) token().safeTransferFrom(msg.sender, address(this), bond());
+    }
+
+    function _pullBond() private {
+        token().safeTransferFrom(msg.sender, address(this), bond());
     }
 
     function _leads(
