@@ -89,7 +89,7 @@ DAY = 86_400
 BPS = 10_000
 ZERO = "0x0000000000000000000000000000000000000000"
 MAX_UINT = 2**256 - 1
-MAX_TENDERS = 3
+MAX_TENDERS = 2
 #: also run ``audit.verify`` every this many steps (0: only at teardown, see the docstring)
 AUDIT_EVERY = int(os.environ.get("LIFECYCLE_AUDIT_EVERY", "0"))
 FUZZ = os.environ.get("HYPOTHESIS_PROFILE") == "fuzz"
@@ -1062,7 +1062,78 @@ def test_lifecycle_invariants_hold_under_random_steps(suite, chain, accounts):
 
         @initialize(data=st.data())
         def first_tender(self, data):
+            """A tender, and in half of the examples a head start (see :meth:`head_start`)."""
             self.new_tender(data)
+            if self.model.tenders and rare(data, 2, "head start"):
+                self.head_start(data)
+
+        def head_start(self, data: Any) -> None:
+            """Two valid bids, revealed, awarded to the leader by the consortium, accepted and
+            (mostly) funded, each step through the library with the model checking it: 30
+            random steps rarely get this far, and the agreement's steps need an agreement."""
+            m = self.model
+            t = m.tenders[0]
+            for name in ("bidder_a", "bidder_b"):
+                who = addresses[name]
+                price = data.draw(st.integers(1, t.budget), label="head-start price")
+                doc = keccak(text=f"bid of {who} #0")
+                outcome = m.commit(t, who, price, doc)
+                if isinstance(outcome, Fail):  # a bond above the bidder's means
+                    return
+                self.done(
+                    "commitBid",
+                    outcome,
+                    lambda who=who, price=price, doc=doc: td.commit_bid(
+                        t.contract, self.account(who), price, doc, nonce=0
+                    ),
+                )
+            m.now = move_to(t.bidding + 1)
+            for who in list(t.bids):
+                secret = t.bids[who].secret
+                self.done(
+                    "revealBid",
+                    m.reveal(t, who, secret),
+                    lambda who=who, secret=secret: td.reveal_bid(
+                        t.contract, self.account(who), secret[0], secret[1], nonce=0
+                    ),
+                )
+            m.now = move_to(t.reveal + 1)
+            signers = sorted(addresses[n] for n in ("agency", "auditor", "legal"))
+            call = td.award_call(t.contract, t.leader, REASON)
+            self.decide("award", call, m.award(t, t.leader), signers, actors["agency"])
+            supplier = t.awardee
+            self.done(
+                "acceptAward",
+                m.accept_award(t, supplier, True),
+                lambda: td.accept_award(t.contract, self.account(supplier), t.plan),
+            )
+            # each move above was one documented edge; the invariant sees only where it ended
+            self.stages[t.address] = t.stage(m.now)
+            a = m.agreements[t.agreement]
+            if not rare(data, 4, "left unfunded"):
+                self.done("fund", m.fund(a, m.buyer), lambda: ag.fund(a.contract, actors["agency"]))
+
+        def decide(
+            self, kind: str, call: Call, outcome: Outcome, signers: list[str], sender: Any
+        ) -> Any:
+            """Execute a decision the model expects to pass, signed by ``signers``."""
+            m = self.model
+            proposal = cs.propose(consortium, call)
+            assert proposal.action.nonce == m.next_nonce()
+            message = proposal.action.signable(chain_id, consortium_address)
+            for signer in signers:
+                signature = self.account(signer).sign_message(message)
+                proposal.signatures[signer] = cs.signature_bytes(signature)
+            packed = cs.pack_signatures(proposal, signers)
+            receipt = self.done(
+                kind,
+                outcome,
+                lambda: consortium.execute(proposal.action.as_tuple(), packed, sender=sender),
+            )
+            m.nonces.add(proposal.action.nonce)
+            m.executed += 1
+            self.last_action = (proposal.action, packed)
+            return receipt
 
         @rule(data=st.data())
         def step(self, data):
@@ -1142,7 +1213,7 @@ def test_lifecycle_invariants_hold_under_random_steps(suite, chain, accounts):
                 payload = calldata("commitBid(bytes32)", keccak(text="any commitment"))
                 self.refused(data, outcome, t.address, payload, who)
                 return
-            how = data.draw(st.sampled_from(["sealed", "library", "permit"]), label="how")
+            how = data.draw(st.sampled_from(["sealed", "sealed", "library", "permit"]), label="how")
             account = self.account(who)
 
             def send() -> Any:
@@ -1379,7 +1450,7 @@ def test_lifecycle_invariants_hold_under_random_steps(suite, chain, accounts):
         def decision(self, data: Any) -> tuple[str, Call, str, Outcome]:
             """A consortium decision: (function, call, subject, the model's outcome)."""
             m = self.model
-            kinds = ["cancel", "award", "award", "disqualify", "disqualify", "raisePhaseCap"]
+            kinds = ["cancel", "award", "award", "disqualify", "raisePhaseCap"]
             if m.agreements:
                 kinds += ["acceptMilestone", "rejectMilestone", "resolveDispute"]
                 kinds += ["claimWarranty", "terminate"]
@@ -1453,8 +1524,6 @@ def test_lifecycle_invariants_hold_under_random_steps(suite, chain, accounts):
             kinds = []
             if Stage.EVALUATION in stages:
                 kinds += ["award"] * 4 + ["disqualify"]
-            if stages & {Stage.RANKING, Stage.AWARDED, Stage.AWARD_LAPSED}:
-                kinds += ["disqualify"]
             states = [s for a in m.agreements.values() if a.status == S.ACTIVE for s in a.states]
             if M.SUBMITTED in states:
                 kinds += ["acceptMilestone"] * 4 + ["rejectMilestone"]
@@ -1474,6 +1543,8 @@ def test_lifecycle_invariants_hold_under_random_steps(suite, chain, accounts):
                 return sorted(chosen)
             free = [a for a in roles if not m.recused(a, subjects)]
             chosen = {a for a in free if roles[a] & required}
+            if required and rare(data, 5, "without the required role"):
+                free, chosen = [a for a in free if not roles[a] & required], set()
             order = data.draw(st.permutations(free), label="signer order")
             size = data.draw(st.integers(3, 4), label="signers")
             for a in order:
@@ -1828,3 +1899,10 @@ def test_lifecycle_invariants_hold_under_random_steps(suite, chain, accounts):
         print("refused:", dict(sorted(REFUSED.items())))
         print("steps:", dict(sorted(STEPS.items())))
         print("timing:", {k: round(v, 1) for k, v in TIMING.items()})
+    if EXAMPLES >= 50:  # the run reached every part of the lifecycle, so the checks bit
+        reached = {"commitBid", "revealBid", "award", "acceptAward", "fund", "submit"}
+        reached |= {"acceptMilestone", "dispute", "resolveDispute", "withdraw", "withdrawBond"}
+        assert reached <= set(SUCCEEDED), reached - set(SUCCEEDED)
+        refused = {"ConsortiumBelowThreshold", "ConsortiumNotMember", "ConsortiumSignerRecused"}
+        refused |= {"ConsortiumMissingRoles", "TenderNotConsortium", "AgreementNotConsortium"}
+        assert refused <= set(REFUSED), refused - set(REFUSED)
