@@ -18,11 +18,12 @@ APE := PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/ape
 SLITHER_VENV := .venv-slither
 SLITHER_REQUIREMENTS := tools/slither/requirements.txt
 
-.PHONY: help setup compile demo test lint slither format bench clean prereqs solc
+.PHONY: help setup compile demo test fuzz lint slither format bench clean prereqs solc
 
 help:
 	@echo "make demo    run the reference procurement on a local Anvil (sets everything up first)"
 	@echo "make test    lint + the whole test suite (sets everything up first)"
+	@echo "make fuzz    the whole-lifecycle state machine with 1,000 random examples (FUZZ_EXAMPLES=N)"
 	@echo "make bench   gas benchmarks, written to docs/benchmarks.md"
 	@echo "make lint    ruff (check + format --check) and solhint"
 	@echo "make slither Slither on contracts/, judged by tools/slither/triage.yaml"
@@ -97,6 +98,13 @@ slither: $(SLITHER_VENV)/requirements.txt $(SOLC)
 test: lint slither compile
 	@echo "==> ape test"
 	@$(APE) test $(TEST_ARGS)
+
+# The lifecycle state machine of `make test` (50 seeded examples) with a fresh seed and
+# FUZZ_EXAMPLES examples (default 1,000: about an hour on 2 cores).
+FUZZ_EXAMPLES ?= 1000
+fuzz: compile
+	@echo "==> lifecycle invariants, $(FUZZ_EXAMPLES) random examples"
+	@HYPOTHESIS_PROFILE=fuzz FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(APE) test tests/test_lifecycle_machine.py -q -s
 
 demo: compile
 	@$(APE) run demo

@@ -23,6 +23,15 @@ settings.register_profile(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
+# `make fuzz`: many more examples (FUZZ_EXAMPLES, default 1,000), a new seed every run.
+settings.register_profile(
+    "fuzz",
+    deadline=None,
+    derandomize=False,
+    max_examples=int(os.environ.get("FUZZ_EXAMPLES", "1000")),
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 DUSD = 10**6  # one dUSD in base units (6 decimals)
