@@ -79,11 +79,12 @@ class _Bench:
         )
         receipts = self.sender.send(
             [
-                registry.tx(self.agency, self.registry, "createTender", spec.params(),
-                            spec.plan_tuples())
+                registry.tx(
+                    self.agency, self.registry, "createTender", spec.params(), spec.plan_tuples()
+                )
                 for _ in range(count)
             ]
-        )  # fmt: skip
+        )
         created = keccak(
             text="TenderCreated(uint256,address,address,bytes32,(uint16,uint32,bytes32)[])"
         )
@@ -95,9 +96,11 @@ class _Bench:
         self.sender.rpc.batch([("anvil_setBalance", [b, hex(10**21)]) for b in bidders])
         token = contract_abi("DemoStablecoin")
         self.sender.send(
-            [token.tx(b, self.token, "faucet", b, 10 * BOND * len(t)) for b, t in
-             zip(bidders, tenders_each, strict=True)]
-        )  # fmt: skip
+            [
+                token.tx(b, self.token, "faucet", b, 10 * BOND * len(t))
+                for b, t in zip(bidders, tenders_each, strict=True)
+            ]
+        )
         approvals = [
             token.tx(b, self.token, "approve", tender, BOND)
             for b, tenders in zip(bidders, tenders_each, strict=True)

@@ -54,13 +54,18 @@ __all__ = [
     "Receipt",
     "RpcError",
     "Tx",
+    "ViewContract",
+    "connected_rpc",
     "contract_abi",
     "private_key_of",
 ]
 
 #: Multiplier on a gas estimate (or on the most gas a transaction of the key used) that
-#: becomes the limit reused for every transaction of the same gas key.
+#: becomes the limit reused for every transaction of the same gas key...
 DEFAULT_GAS_MARGIN = 1.5
+#: ...plus this much: one call of a function can write storage slots from zero (22,100 gas
+#: each) where the estimated call found them set (about 5,000), e.g. a first token balance.
+DEFAULT_GAS_HEADROOM = 40_000
 
 
 class RpcError(ProcurechainError):
@@ -107,6 +112,8 @@ class JsonRpc:
         self.timeout = timeout
         self.session = requests.Session()
         self._next_id = 0
+        #: ``(address, calldata) -> result`` of view calls run ahead (see :meth:`prefetch`).
+        self.memo: dict[tuple[str, bytes], str] = {}
 
     def _post(self, body: Any) -> Any:
         try:
@@ -118,6 +125,26 @@ class JsonRpc:
                 f"the node at {self.url} did not answer ({type(err).__name__}: {err}); is it "
                 "running?"
             ) from err
+
+    def prefetch(self, calls: Iterable[tuple[str, str, str, tuple]], size: int = 200) -> None:
+        """Run view calls ``(contract type, address, method, args)`` in batches and keep their
+        results in :attr:`memo`, where :class:`ViewContract` finds them (clear it when the
+        chain may have moved). Calls that fail are left out: made again, they raise."""
+        wanted: dict[tuple[str, bytes], None] = {}
+        for kind, address, method, args in calls:
+            wanted[(_address(address), contract_abi(kind).calldata(method, *args))] = None
+        keys_ = [k for k in wanted if k not in self.memo]
+        for start in range(0, len(keys_), size):
+            chunk = keys_[start : start + size]
+            answers = self.batch(
+                [
+                    ("eth_call", [{"to": to, "data": "0x" + data.hex()}, "latest"])
+                    for to, data in chunk
+                ]
+            )
+            for key, answer in zip(chunk, answers, strict=True):
+                if "result" in answer:
+                    self.memo[key] = answer["result"]
 
     def request(self, method: str, params: Sequence[Any] = ()) -> Any:
         """One request; returns its result.
@@ -171,6 +198,7 @@ class _Method:
     selector: bytes
     inputs: tuple[str, ...]
     outputs: tuple[str, ...]
+    output_params: tuple[Any, ...] = ()
 
 
 class ContractAbi:
@@ -192,6 +220,7 @@ class ContractAbi:
                 keccak(text=abi.selector)[:4],
                 tuple(_abi_type(i) for i in abi.inputs),
                 tuple(_abi_type(o) for o in abi.outputs),
+                tuple(abi.outputs),
             )
             self._methods.setdefault(abi.name, []).append(method)
 
@@ -214,22 +243,100 @@ class ContractAbi:
         return method.selector + encode(list(method.inputs), list(args))
 
     def tx(
-        self, sender: Any, to: Any, name: str, *args: Any, value: int = 0, label: str = ""
+        self,
+        sender: Any,
+        to: Any,
+        name: str,
+        *args: Any,
+        value: int = 0,
+        label: str = "",
+        gas_key: str | None = None,
     ) -> Tx:
-        """A :class:`Tx` calling ``name(*args)`` on ``to``, sharing its gas limit with every
-        call of the same function (gas key ``Contract.function``)."""
+        """A :class:`Tx` calling ``name(*args)`` on ``to``; by default it shares its gas limit
+        with every call of the same function (gas key ``Contract.function``)."""
         return Tx(
             sender=_address(sender),
             to=_address(to),
             data=self.calldata(name, *args),
             value=value,
-            gas_key=f"{self.name}.{name}",
+            gas_key=gas_key or f"{self.name}.{name}",
             label=label or f"{self.name}.{name}",
         )
 
     def decode_output(self, name: str, data: bytes, arity: int | None = None) -> tuple:
         """The return values of ``name`` from ``eth_call`` output."""
         return tuple(decode(list(self.method(name, arity).outputs), data))
+
+    def decode_value(self, name: str, data: bytes, arity: int | None = None) -> Any:
+        """The return value of ``name`` as Ape gives it: one value alone, several as a tuple,
+        a struct as a named tuple (fields by name)."""
+        method = self.method(name, arity)
+        values = [
+            _named(v, p) for v, p in zip(decode(list(method.outputs), data), method.output_params,
+                                         strict=True)
+        ]  # fmt: skip
+        return values[0] if len(values) == 1 else tuple(values)
+
+
+@cache
+def _struct(names: tuple[str, ...]) -> Any:
+    from collections import namedtuple
+
+    return namedtuple("Struct", names, rename=True)
+
+
+def _named(value: Any, param: Any) -> Any:
+    kind = str(param.type)
+    if not kind.startswith("tuple"):
+        return value
+    names = tuple(c.name or f"field{n}" for n, c in enumerate(param.components))
+    if kind.endswith("]"):
+        element = type(param)(**{**param.model_dump(), "type": "tuple"})
+        return [_named(v, element) for v in value]
+    fields = [_named(v, c) for v, c in zip(value, param.components, strict=True)]
+    return _struct(names)(*fields)
+
+
+class ViewContract:
+    """A project contract's view functions over plain ``eth_call`` (one JSON-RPC request each,
+    no Ape machinery): ``ViewContract(rpc, "Tender", address).leader()``."""
+
+    def __init__(self, rpc: JsonRpc, name: str, address: str) -> None:
+        self._rpc, self._abi, self.address = rpc, contract_abi(name), _address(address)
+
+    def __getattr__(self, method: str) -> Any:
+        if method.startswith("_"):
+            raise AttributeError(method)
+        abi = self._abi
+
+        def call(*args: Any) -> Any:
+            data = abi.calldata(method, *args)
+            result = self._rpc.memo.get((self.address, data))
+            if result is None:
+                result = self._rpc.request(
+                    "eth_call", [{"to": self.address, "data": "0x" + data.hex()}, "latest"]
+                )
+            return abi.decode_value(method, bytes.fromhex(result[2:]), len(args))
+
+        return call
+
+
+_SESSIONS: dict[int, tuple[Any, JsonRpc | None]] = {}
+
+
+def connected_rpc() -> JsonRpc | None:
+    """A :class:`JsonRpc` (one per connected provider, reused) to the node Ape is connected
+    to, or None if it is not reached over HTTP."""
+    from ape import chain
+
+    provider = chain.provider
+    known = _SESSIONS.get(id(provider))
+    if known is not None and known[0] is provider:
+        return known[1]
+    url = getattr(provider, "http_uri", None) or getattr(provider, "uri", None)
+    rpc = JsonRpc(str(url)) if url and str(url).startswith("http") else None
+    _SESSIONS[id(provider)] = (provider, rpc)
+    return rpc
 
 
 @cache
@@ -406,10 +513,16 @@ class BulkSender:
     Args:
         url: the node's HTTP JSON-RPC address.
         accounts: the signers (see :func:`private_key_of`); more with :meth:`add`.
-        gas_margin: limit = estimate x margin, shared by the gas key; at least 1.1.
+        gas_margin: limit = estimate x margin + headroom, shared by the gas key; at least 1.1.
+        gas_headroom: gas added to every limit (see :data:`DEFAULT_GAS_HEADROOM`).
         batch_size: transactions per JSON-RPC batch.
         receipt_timeout: seconds to wait for a batch to be mined.
         chain_id: the chain id (default: asked from the node once).
+        manual_mining: on an Anvil devnet only: automine is switched off during a ``send``
+            and the transactions are mined with ``evm_mine`` into as few blocks as the gas
+            limit allows, instead of one block per arriving batch. Anvil's cost per block
+            grows with the size of its state, so on a long history this keeps a send as
+            fast as on a new chain. Automine is switched back on when ``send`` returns.
     """
 
     def __init__(
@@ -418,9 +531,11 @@ class BulkSender:
         accounts: Iterable[Any] = (),
         *,
         gas_margin: float = DEFAULT_GAS_MARGIN,
+        gas_headroom: int = DEFAULT_GAS_HEADROOM,
         batch_size: int = 200,
         receipt_timeout: float = 120.0,
         chain_id: int | None = None,
+        manual_mining: bool = False,
     ) -> None:
         if gas_margin < 1.1:
             raise ProcurechainError(f"a gas margin of {gas_margin} is too thin; use 1.1 or more")
@@ -428,6 +543,7 @@ class BulkSender:
             raise ProcurechainError("the batch size must be at least 1")
         self.rpc = JsonRpc(url)
         self.gas_margin = gas_margin
+        self.gas_headroom = gas_headroom
         self.batch_size = batch_size
         self.receipt_timeout = receipt_timeout
         self.chain_id = chain_id if chain_id is not None else _int(self.rpc.request("eth_chainId"))
@@ -435,20 +551,18 @@ class BulkSender:
         self._nonces: dict[str, int] = {}
         self._gas: dict[str, int] = {}
         self.mined = 0  # transactions mined through this sender, succeeded or not
+        self.manual_mining = manual_mining
+        if manual_mining and not str(self.rpc.request("web3_clientVersion")).startswith("anvil"):
+            raise ProcurechainError("manual mining needs an Anvil devnet (evm_setAutomine)")
         self.add(accounts)
 
     @classmethod
     def connected(cls, accounts: Iterable[Any] = (), **options: Any) -> BulkSender:
         """A sender to the node Ape is connected to."""
-        from ape import chain
-
-        provider = chain.provider
-        url = getattr(provider, "http_uri", None) or getattr(provider, "uri", None)
-        if not url or not str(url).startswith("http"):
-            raise ProcurechainError(
-                f"the bulk path needs an HTTP node; the connected provider has {url!r}"
-            )
-        return cls(str(url), accounts, **options)
+        rpc = connected_rpc()
+        if rpc is None:
+            raise ProcurechainError("the bulk path needs a node reached over HTTP")
+        return cls(rpc.url, accounts, **options)
 
     # ------------------------------------------------------------------ keys and state
 
@@ -465,6 +579,22 @@ class BulkSender:
     def holds(self, address: Any) -> bool:
         """Whether the key of ``address`` is held."""
         return _address(address) in self._keys
+
+    def sign_digest(self, address: Any, digest: bytes) -> bytes:
+        """Sign a 32-byte digest (EIP-712, permit) with a held key: ``r || s || v``, v 27/28.
+
+        Raises:
+            ProcurechainError: the key of ``address`` is not held.
+        """
+        signer = _address(address)
+        if signer not in self._keys:
+            raise ProcurechainError(f"the key of {signer} is not held by this sender")
+        signature = self._keys[signer].sign_msg_hash(digest)
+        return (
+            signature.r.to_bytes(32, "big")
+            + signature.s.to_bytes(32, "big")
+            + bytes([signature.v + 27])
+        )
 
     def gas_limit(self, gas_key: str) -> int | None:
         """The limit currently reused for ``gas_key`` (None before its first estimate)."""
@@ -488,7 +618,9 @@ class BulkSender:
                 self._nonces[name] = _int(answer["result"])
 
     def _fees(self) -> tuple[int, int]:
-        """(max fee per gas, priority fee): twice the latest base fee plus the tip."""
+        """(max fee per gas, priority fee): the tip plus twice the latest base fee, and at
+        least 1 gwei above it. Full blocks raise the base fee by up to 12.5% each, so a fee
+        with no headroom (a devnet at base fee 0) would never be mined after a full block."""
         block, tip = self.rpc.batch(
             [("eth_getBlockByNumber", ["latest", False]), ("eth_maxPriorityFeePerGas", [])]
         )
@@ -496,7 +628,7 @@ class BulkSender:
             raise RpcError("eth_getBlockByNumber", block["error"])
         base = _int(block["result"].get("baseFeePerGas", 0))
         priority = _int(tip["result"]) if "result" in tip else 10**9
-        return 2 * base + priority, priority
+        return max(2 * base, base + 10**9) + priority, priority
 
     # ------------------------------------------------------------------ signing
 
@@ -533,7 +665,7 @@ class BulkSender:
                 if "error" in answer:
                     error = RpcError("eth_estimateGas", answer["error"])
                     raise _EstimateError(i, error.reason)
-                limit = math.ceil(_int(answer["result"]) * self.gas_margin)
+                limit = self._limit(_int(answer["result"]))
                 key = to_estimate[i]
                 if key is not None:
                     self._gas[key] = limit
@@ -543,12 +675,15 @@ class BulkSender:
                 limits[i] = self._gas[txs[i].gas_key]  # type: ignore[index]
         return limits
 
+    def _limit(self, gas: int) -> int:
+        return math.ceil(gas * self.gas_margin) + self.gas_headroom
+
     def _learn(self, receipt: Receipt) -> None:
         """Raise a gas key's limit when a transaction came within the margin of it."""
         key = receipt.tx.gas_key
         if key is None or not receipt.ok:
             return
-        wanted = math.ceil(receipt.gas_used * self.gas_margin)
+        wanted = self._limit(receipt.gas_used)
         if wanted > self._gas.get(key, 0):
             self._gas[key] = wanted
 
@@ -576,29 +711,33 @@ class BulkSender:
         if not txs:
             return []
         self._load_nonces({tx.sender for tx in txs})
-        fees = self._fees()
-        receipts: dict[int, Receipt] = {}
-        done: set[int] = set()
+        run = _Run(txs, fees=self._fees())
+        if self.manual_mining:
+            self.rpc.request("evm_setAutomine", [False])
         try:
             for chunk in self._batches(txs):
+                if run.outstanding and self._needs_estimate(txs, chunk):
+                    self._confirm(run)  # estimates read the state the earlier ones leave
                 try:
                     limits = self._ensure_gas(txs, chunk)
                 except _EstimateError as failure:
-                    # Nothing of this batch was sent: the batch is unsent from its start.
-                    unsent = [i for i in range(len(txs)) if i not in done]
-                    raise BulkSendError(
-                        txs,
-                        [failure.index],
-                        {failure.index: f"{failure.reason} (found while estimating its gas; "
-                         "it was not sent)"},
-                        receipts,
-                        unsent,
-                    ) from None  # fmt: skip
-                self._send_batch(txs, chunk, limits, fees, receipts, done)
+                    self._confirm(run)
+                    reason = f"{failure.reason} (found while estimating its gas; it was not sent)"
+                    run.fail({failure.index: reason})
+                self._send_batch(run, chunk, limits)
+                if not self.manual_mining:
+                    self._confirm(run)
+            self._confirm(run)
         except BulkSendError:
             self.forget_nonces()
             raise
-        return [receipts[i] for i in range(len(txs))]
+        finally:
+            if self.manual_mining:
+                self.rpc.request("evm_setAutomine", [True])
+        return [run.receipts[i] for i in range(len(txs))]
+
+    def _needs_estimate(self, txs: Sequence[Tx], chunk: list[int]) -> bool:
+        return any(txs[i].gas_key is None or txs[i].gas_key not in self._gas for i in chunk)
 
     def _batches(self, txs: Sequence[Tx]) -> Iterator[list[int]]:
         """Indices in batches of at most ``batch_size`` with one transaction per sender each,
@@ -614,75 +753,83 @@ class BulkSender:
         for wave in waves:
             yield from _chunks(wave, self.batch_size)
 
-    def _send_batch(
-        self,
-        txs: Sequence[Tx],
-        chunk: list[int],
-        limits: dict[int, int],
-        fees: tuple[int, int],
-        receipts: dict[int, Receipt],
-        done: set[int],
-    ) -> None:
-        signed: dict[int, tuple[str, str]] = {}
-        for i in chunk:
-            tx = txs[i]
-            signed[i] = self._sign(tx, self._nonces[tx.sender], limits[i], fees)
+    def _send_batch(self, run: _Run, chunk: list[int], limits: dict[int, int]) -> None:
+        """Sign and send one batch; a refusal stops the run once what was sent is confirmed
+        (the refused sender has nothing later in this batch, so no nonce is left waiting)."""
+        txs = run.txs
+        signed = {
+            i: self._sign(txs[i], self._nonces[txs[i].sender], limits[i], run.fees) for i in chunk
+        }
         answers = self.rpc.batch([("eth_sendRawTransaction", [signed[i][0]]) for i in chunk])
         refused: dict[int, str] = {}
-        accepted: list[int] = []
         for i, answer in zip(chunk, answers, strict=True):
-            done.add(i)
             if "error" in answer:
-                refused[i] = (
-                    "the node refused it: "
-                    + RpcError("eth_sendRawTransaction", answer["error"]).reason
-                )
+                reason = RpcError("eth_sendRawTransaction", answer["error"]).reason
+                refused[i] = f"the node refused it: {reason}"
             else:
-                accepted.append(i)
+                run.sent.add(i)
+                run.outstanding[i] = signed[i][1]
+                run.limits[i] = limits[i]
                 self._nonces[txs[i].sender] += 1
-        mined = self._wait(txs, {i: signed[i][1] for i in accepted}, limits)
-        receipts.update(mined)
-        failed = sorted([*refused, *(i for i in accepted if not mined[i].ok)])
-        if not failed:
-            return
-        reasons = dict(refused)
-        for i in failed:
-            if i not in reasons:
-                reasons[i] = self._diagnose(mined[i])
-        unsent = [i for i in range(len(txs)) if i not in done or i in refused]
-        raise BulkSendError(txs, failed, reasons, receipts, sorted(unsent))
+        if refused:
+            self._confirm(run)
+            run.fail(refused)
 
-    def _wait(
-        self, txs: Sequence[Tx], hashes: dict[int, str], limits: dict[int, int]
-    ) -> dict[int, Receipt]:
-        """Receipts of ``hashes`` (index -> hash), polled in batches until all are mined."""
+    def _confirm(self, run: _Run) -> None:
+        """Wait for every outstanding transaction's receipt (mining them first when mining is
+        manual); a failed one ends the run with :class:`BulkSendError`."""
+        if not run.outstanding:
+            return
+        mined = self._wait(run)
+        run.outstanding.clear()
+        run.receipts.update(mined)
+        failed = sorted(i for i, receipt in mined.items() if not receipt.ok)
+        if failed:
+            run.fail({i: self._diagnose(mined[i]) for i in failed})
+
+    def _wait(self, run: _Run) -> dict[int, Receipt]:
+        """Receipts of the outstanding transactions, polled in batches until all are mined."""
+        hashes = run.outstanding
         found: dict[int, Receipt] = {}
         waiting = list(hashes)
         deadline = time.monotonic() + self.receipt_timeout
         pause = 0.0
+        idle_blocks = 0
         while waiting:
-            if pause:
+            if self.manual_mining:
+                if idle_blocks >= 3:
+                    raise ProcurechainError(
+                        f"{len(waiting)} transactions were sent but left out of 3 blocks mined "
+                        f"for them (first: {hashes[waiting[0]]}, max fee {run.fees[0]} wei); "
+                        "look at the node's pending pool before sending again from those accounts"
+                    )
+                self.rpc.request("evm_mine", [])
+            elif pause:
                 time.sleep(pause)
-            answers = self.rpc.batch([("eth_getTransactionReceipt", [hashes[i]]) for i in waiting])
             still = []
-            for i, answer in zip(waiting, answers, strict=True):
-                raw = answer.get("result")
-                if not raw:
-                    still.append(i)
-                    continue
-                receipt = Receipt(
-                    tx=txs[i],
-                    hash=hashes[i],
-                    block=_int(raw["blockNumber"]),
-                    status=_int(raw["status"]),
-                    gas_used=_int(raw["gasUsed"]),
-                    gas_limit=limits[i],
-                    logs=tuple(raw.get("logs") or ()),
-                    contract_address=raw.get("contractAddress"),
+            for chunk in _chunks(waiting, self.batch_size):
+                answers = self.rpc.batch(
+                    [("eth_getTransactionReceipt", [hashes[i]]) for i in chunk]
                 )
-                found[i] = receipt
-                self.mined += 1
-                self._learn(receipt)
+                for i, answer in zip(chunk, answers, strict=True):
+                    raw = answer.get("result")
+                    if not raw:
+                        still.append(i)
+                        continue
+                    receipt = Receipt(
+                        tx=run.txs[i],
+                        hash=hashes[i],
+                        block=_int(raw["blockNumber"]),
+                        status=_int(raw["status"]),
+                        gas_used=_int(raw["gasUsed"]),
+                        gas_limit=run.limits[i],
+                        logs=tuple(raw.get("logs") or ()),
+                        contract_address=raw.get("contractAddress"),
+                    )
+                    found[i] = receipt
+                    self.mined += 1
+                    self._learn(receipt)
+            idle_blocks = idle_blocks + 1 if len(still) == len(waiting) else 0
             waiting = still
             if waiting and time.monotonic() > deadline:
                 raise ProcurechainError(
@@ -696,22 +843,40 @@ class BulkSender:
     def _diagnose(self, receipt: Receipt) -> str:
         """Why a mined transaction failed: the contract's error, or running out of gas.
 
-        The transaction is replayed with ``eth_call`` on the state before its block, without
-        its gas limit: a revert there is the contract's error; success means the limit was
-        too low (the gas key's cached limit is dropped, so the next send estimates again).
+        The node's call trace says it when the node keeps it (``debug_traceTransaction``);
+        otherwise the transaction is replayed with ``eth_call`` on the state before its block
+        without a gas limit: a revert there is the contract's error, success means the limit
+        was too low. Running out of gas drops the gas key's cached limit, so the next send
+        estimates it again.
         """
         tx = receipt.tx
+        out_of_gas = False
         try:
-            self.rpc.request("eth_call", [tx.call_params(), hex(receipt.block - 1)])
-        except RpcError as err:
-            return f"reverted: {err.reason} (tx {receipt.hash})"
+            trace = self.rpc.request(
+                "debug_traceTransaction", [receipt.hash, {"tracer": "callTracer"}]
+            )
+        except RpcError:
+            trace = None
+        if isinstance(trace, dict):
+            data = _revert_bytes(trace.get("output"))
+            if data and (decoded := decode_revert(data)):
+                return f"reverted: {describe_error(*decoded)} (tx {receipt.hash})"
+            out_of_gas = _ran_out_of_gas(trace)
+        else:
+            try:
+                self.rpc.request("eth_call", [tx.call_params(), hex(receipt.block - 1)])
+                out_of_gas = True
+            except RpcError as err:
+                if err.data is not None or "revert" in err.message.lower():
+                    return f"reverted: {err.reason} (tx {receipt.hash})"
+        if not out_of_gas:
+            return f"reverted without a reason the node could give (tx {receipt.hash})"
         if tx.gas_key is not None:
             self._gas.pop(tx.gas_key, None)
         source = f"reused for {tx.gas_key}" if tx.gas_key else "estimated for it"
         return (
             f"ran out of gas: it used {receipt.gas_used} of its limit {receipt.gas_limit} "
-            f"({source}) and succeeds with more gas; the limit will be estimated again when "
-            f"you resume (tx {receipt.hash})"
+            f"({source}); the limit will be estimated again when you resume (tx {receipt.hash})"
         )
 
     # ------------------------------------------------------------------ reading
@@ -738,6 +903,29 @@ class BulkSender:
                     raise RpcError("eth_call", answer["error"])
                 results.append(bytes.fromhex(answer["result"][2:]))
         return results
+
+
+def _ran_out_of_gas(frame: dict[str, Any]) -> bool:
+    """Whether a call trace (or one of its inner calls) ran out of gas."""
+    if "out of gas" in str(frame.get("error", "")).lower().replace("outofgas", "out of gas"):
+        return True
+    return any(_ran_out_of_gas(inner) for inner in frame.get("calls") or ())
+
+
+@dataclass
+class _Run:
+    """One ``send``: what was sent, what awaits its receipt, what was mined."""
+
+    txs: list[Tx]
+    fees: tuple[int, int]
+    sent: set[int] = field(default_factory=set)
+    outstanding: dict[int, str] = field(default_factory=dict)  # index -> hash
+    limits: dict[int, int] = field(default_factory=dict)
+    receipts: dict[int, Receipt] = field(default_factory=dict)
+
+    def fail(self, reasons: dict[int, str]) -> None:
+        unsent = [i for i in range(len(self.txs)) if i not in self.sent]
+        raise BulkSendError(self.txs, sorted(reasons), reasons, self.receipts, unsent)
 
 
 class _EstimateError(Exception):

@@ -1,0 +1,903 @@
+"""A city's year on a devnet: many complete procurements with seeded random parameters, driven
+through the bulk path (:mod:`procurechain.bulk`), then checked with ``audit verify``.
+
+Tenders run in cohorts (50 by default): every phase of a cohort's lifecycles goes out together
+(all commitments of 50 tenders in one bulk send, then all reveals, ...), the clock moves once
+per phase, and each cohort starts when the previous one is closed, so every cohort does the
+same work on a longer chain. Per tender, drawn from the seed:
+
+- agency (one of the city's departments), budget (5,000-90,000 dUSD), bond (1-5%), 1-5
+  milestones with random shares and due dates a month apart, retention, warranty, late
+  penalty;
+- bidders: each of the city's suppliers bids with probability 0.6 (at least one does), at
+  60-105% of the budget (so some bids are invalid), and reveals with probability 0.85;
+- 3% are cancelled by the consortium during bidding; a tender without a valid bid fails;
+- per milestone: 25% are submitted late (penalty), 15% disputed and resolved by the
+  consortium (a split), 10% rejected once and resubmitted, the rest accepted;
+- retention released after the warranty, every credit withdrawn, every bond returned or
+  claimed by the buyer: nothing may stay in a tender or an agreement.
+
+Every privileged step is a consortium action: an EIP-712 bundle signed in this process with
+the members' keys (recused members left out, the roles a policy requires included) and
+executed by a member through the bulk path. Bids use permits (one transaction each), salts
+are derived from the seed; the escrow is funded by permit.
+
+The clock is moved with Anvil's RPC, so this runs only on a local devnet (chain 31337) whose
+consortium members' keys are Ape test accounts; elsewhere it refuses with one sentence.
+"""
+
+from __future__ import annotations
+
+import random
+import resource
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from eth_abi import encode
+from eth_account import Account
+from eth_utils import keccak, to_checksum_address
+
+from procurechain import consortium as cs
+from procurechain import tender as td
+from procurechain.bulk import BulkSender, Receipt, Tx, connected_rpc, contract_abi
+from procurechain.errors import ProcurechainError
+
+__all__ = [
+    "CohortTiming",
+    "Progress",
+    "SimulationConfig",
+    "SimulationResult",
+    "simulate",
+]
+
+DUSD = 10**6
+DAY = 86_400
+FAUCET_LIMIT = 1_000_000 * DUSD
+ETH = 10**18
+PERMIT_TYPEHASH = keccak(
+    text="Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)"
+)
+TENDER_CREATED = keccak(
+    text="TenderCreated(uint256,address,address,bytes32,(uint16,uint32,bytes32)[])"
+)
+AWARD_ACCEPTED = keccak(text="AwardAccepted(address,address,uint256)")
+DEPARTMENTS = ("Parks", "Roads", "Schools", "Water", "Health", "Libraries", "Transport", "Housing")
+PHASES = (
+    "fund accounts",
+    "publish",
+    "bid",
+    "reveal",
+    "award",
+    "accept and fund",
+    "milestone 1",
+    "milestone 2",
+    "milestone 3",
+    "milestone 4",
+    "milestone 5",
+    "warranty and payouts",
+)
+
+
+@dataclass(frozen=True)
+class SimulationConfig:
+    """What to simulate.
+
+    Attributes:
+        tenders: how many complete procurements.
+        bidders: how many supplier companies compete in the city.
+        seed: seeds every random choice (same seed, same history).
+        cohort: tenders whose phases are sent together.
+        agencies: how many buying departments publish tenders (1-8).
+        fresh: deploy a new suite even if the manifest's is live.
+    """
+
+    tenders: int = 200
+    bidders: int = 10
+    seed: int = 1
+    cohort: int = 50
+    agencies: int = 4
+    fresh: bool = False
+
+    def check(self) -> None:
+        if self.tenders < 1:
+            raise ProcurechainError("--tenders must be at least 1")
+        if self.bidders < 1:
+            raise ProcurechainError("--bidders must be at least 1")
+        if self.cohort < 1:
+            raise ProcurechainError("--cohort must be at least 1")
+        if not 1 <= self.agencies <= len(DEPARTMENTS):
+            raise ProcurechainError(f"--agencies must be between 1 and {len(DEPARTMENTS)}")
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where the simulation is, for a progress display."""
+
+    cohort: int
+    cohorts: int
+    phase: str
+    step: int  # phases done in all, out of ``steps``
+    steps: int
+    tenders_done: int
+    transactions: int
+
+
+@dataclass(frozen=True)
+class CohortTiming:
+    """Wall time and transactions of one cohort's complete lifecycles."""
+
+    first_tender: int
+    tenders: int
+    seconds: float
+    transactions: int
+
+
+@dataclass
+class SimulationResult:
+    """What happened: counts, timings, the audit's verdict."""
+
+    tenders: int = 0
+    transactions: int = 0
+    seconds: float = 0.0
+    setup_seconds: float = 0.0
+    audit_seconds: float = 0.0
+    audit_events: int = 0
+    differences: list[str] = field(default_factory=list)
+    flows_matching: bool = False
+    stranded: int = 0
+    outcomes: dict[str, int] = field(default_factory=dict)
+    milestones: dict[str, int] = field(default_factory=dict)
+    cohorts: list[CohortTiming] = field(default_factory=list)
+    peak_rss_mb: float = 0.0
+    deployed: bool = False
+    registry: str = ""
+
+    @property
+    def tx_per_s(self) -> float:
+        return self.transactions / self.seconds if self.seconds else 0.0
+
+    @property
+    def last_over_first(self) -> float | None:
+        """Wall time of the last cohort over the first (None with fewer than two full ones)."""
+        full = [c for c in self.cohorts if c.tenders == self.cohorts[0].tenders]
+        if len(full) < 2:
+            return None
+        return full[-1].seconds / full[0].seconds
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "tenders": self.tenders,
+            "transactions": self.transactions,
+            "seconds": round(self.seconds, 2),
+            "tx_per_s": round(self.tx_per_s, 1),
+            "setup_seconds": round(self.setup_seconds, 2),
+            "audit_seconds": round(self.audit_seconds, 2),
+            "audit_events": self.audit_events,
+            "differences": len(self.differences),
+            "flows_matching": self.flows_matching,
+            "stranded": self.stranded,
+            "outcomes": self.outcomes,
+            "milestones": self.milestones,
+            "cohorts": [
+                {
+                    "first_tender": c.first_tender,
+                    "tenders": c.tenders,
+                    "seconds": round(c.seconds, 2),
+                    "transactions": c.transactions,
+                }
+                for c in self.cohorts
+            ],
+            "last_over_first": (
+                round(self.last_over_first, 3) if self.last_over_first is not None else None
+            ),
+            "peak_rss_mb": round(self.peak_rss_mb, 1),
+        }
+
+
+# ---------------------------------------------------------------------------- the plan
+
+
+@dataclass
+class _Bid:
+    bidder: str
+    price: int
+    reveals: bool
+    salt: bytes
+    doc_hash: bytes
+
+
+@dataclass
+class _Milestone:
+    share_bps: int
+    due_offset: int
+    late: bool
+    outcome: str  # accept | dispute | reject
+    split_bps: int = 0
+
+
+@dataclass
+class _Tender:
+    number: int
+    agency: str
+    budget: int
+    bond: int
+    milestones: list[_Milestone]
+    retention_bps: int
+    warranty: int
+    penalty_bps: int
+    penalty_cap_bps: int
+    bids: list[_Bid]
+    cancel: bool
+    address: str = ""
+    winner: _Bid | None = None
+    agreement: str = ""
+    outcome: str = ""
+
+    @property
+    def plan(self) -> list[tuple[int, int, bytes]]:
+        return [
+            (m.share_bps, m.due_offset, keccak(text=f"tender {self.number} milestone {k + 1}"))
+            for k, m in enumerate(self.milestones)
+        ]
+
+
+def _draw(rng: random.Random, number: int, agencies: list[str], bidders: list[str]) -> _Tender:
+    budget = rng.randrange(5_000, 90_001) * DUSD
+    count = rng.randint(1, 5)
+    cuts = sorted(rng.sample(range(1, 100), count - 1))
+    shares = [(b - a) * 100 for a, b in zip([0, *cuts], [*cuts, 100], strict=True)]
+    milestones = []
+    for k, share in enumerate(shares):
+        roll = rng.random()
+        outcome = "dispute" if roll < 0.15 else "reject" if roll < 0.25 else "accept"
+        milestones.append(
+            _Milestone(
+                share_bps=share,
+                due_offset=(k + 1) * 30 * DAY + rng.randint(0, 5) * DAY,
+                late=rng.random() < 0.25,
+                outcome=outcome,
+                split_bps=rng.randrange(5_000, 9_501, 100),
+            )
+        )
+    chosen = [b for b in bidders if rng.random() < 0.6] or [rng.choice(bidders)]
+    bids = [
+        _Bid(
+            bidder=b,
+            price=int(budget * rng.uniform(0.6, 1.05)),
+            reveals=rng.random() < 0.85,
+            salt=keccak(text=f"simulation salt {number} {b} {rng.random()}"),
+            doc_hash=keccak(text=f"bid documents {number} {b}"),
+        )
+        for b in chosen
+    ]
+    return _Tender(
+        number=number,
+        agency=rng.choice(agencies),
+        budget=budget,
+        bond=budget * rng.choice((1, 2, 3, 5)) // 100,
+        milestones=milestones,
+        retention_bps=rng.choice((0, 250, 500, 1_000)),
+        warranty=rng.choice((30, 60, 90, 180)) * DAY,
+        penalty_bps=rng.choice((0, 10, 25, 50)),
+        penalty_cap_bps=rng.choice((500, 1_000, 2_000)),
+        bids=bids,
+        cancel=rng.random() < 0.03,
+    )
+
+
+def _key(label: str) -> Any:
+    """A devnet key of the simulation, the same in every run (accounts are reused)."""
+    return Account.from_key(keccak(text=f"procurechain simulation {label}"))
+
+
+# ---------------------------------------------------------------------------- the run
+
+
+class _City:
+    def __init__(self, config: SimulationConfig, report: Callable[[Progress], None]) -> None:
+        from ape import accounts
+
+        self.config = config
+        self.report = report
+        self.rng = random.Random(config.seed)
+        test = accounts.test_accounts
+        self.deployer = test[0]
+        self.members_accounts = {str(a.address): a for a in list(test)[:10]}
+        self.agencies = [str(test[1].address)]
+        extra = [_key(f"agency {name}") for name in DEPARTMENTS[1 : config.agencies]]
+        self.agencies += [a.address for a in extra]
+        self.bidder_keys = [_key(f"supplier {i}") for i in range(config.bidders)]
+        self.bidders = [k.address for k in self.bidder_keys]
+        # One block per phase on Anvil (its per-block cost grows with the chain's state).
+        signers = [*list(test)[:10], *extra, *self.bidder_keys]
+        rpc = connected_rpc()
+        anvil = rpc is not None and str(rpc.request("web3_clientVersion")).startswith("anvil")
+        self.sender = BulkSender.connected(signers, manual_mining=anvil)
+        self.chain_id = self.sender.chain_id
+        self.cohorts = -(-config.tenders // config.cohort)
+        self.step = 0
+        self.done = 0
+        self.permit_nonces: dict[str, int] = {}
+        self.consortium_nonce = 0
+        self.abi = {n: contract_abi(n) for n in ("Registry", "Tender", "Agreement", "Consortium")}
+        self.token_abi = contract_abi("DemoStablecoin")
+
+    # ------------------------------------------------------------------ helpers
+
+    def progress(self, cohort: int, phase: str, advance: bool = True) -> None:
+        if advance:
+            self.step += 1
+        self.report(
+            Progress(
+                cohort=cohort,
+                cohorts=self.cohorts,
+                phase=phase,
+                step=self.step,
+                steps=self.cohorts * len(PHASES),
+                tenders_done=self.done,
+                transactions=self.sender.mined,
+            )
+        )
+
+    def send(self, txs: Sequence[Tx]) -> list[Receipt]:
+        return self.sender.send(txs)
+
+    def views(self, contract: str, calls: Sequence[tuple[str, str, tuple]]) -> list[tuple]:
+        """Batched view calls ``(address, method, args)`` on ``contract`` type."""
+        abi = contract_abi(contract)
+        data = self.sender.call_many([(to, abi.calldata(m, *args)) for to, m, args in calls])
+        return [abi.decode_output(m, d) for (_, m, _), d in zip(calls, data, strict=True)]
+
+    def head_time(self) -> int:
+        block = self.sender.rpc.request("eth_getBlockByNumber", ["latest", False])
+        return int(block["timestamp"], 16)
+
+    def move_past(self, timestamp: int) -> None:
+        """Mine a block just after ``timestamp`` (devnet clock, Anvil RPC)."""
+        target = max(int(timestamp) + 1, self.head_time() + 1)
+        self.sender.rpc.request("evm_setNextBlockTimestamp", [target])
+        self.sender.rpc.request("evm_mine", [])
+
+    def permit(self, owner: str, spender: str, value: int) -> tuple[int, int, bytes, bytes]:
+        """An EIP-2612 permit signed with the owner's key: (deadline, v, r, s); nonces are
+        counted here in the order the owner's transactions are sent."""
+        nonce = self.permit_nonces[owner]
+        self.permit_nonces[owner] = nonce + 1
+        deadline = 2**40
+        struct = keccak(
+            encode(
+                ["bytes32", "address", "address", "uint256", "uint256", "uint256"],
+                [PERMIT_TYPEHASH, owner, spender, value, nonce, deadline],
+            )
+        )
+        signature = self.sender.sign_digest(
+            owner, keccak(b"\x19\x01" + self.domain_separator + struct)
+        )
+        return deadline, signature[64], signature[:32], signature[32:64]
+
+    def decide(self, target: str, data: bytes, executor: str, label: str, subject: str = "") -> Tx:
+        """A consortium action signed in-process by enough members (the roles its policy
+        requires first, recused members left out); the execute transaction."""
+        action = cs.Action(
+            target=to_checksum_address(target),
+            value=0,
+            data=data,
+            nonce=self.next_action_nonce(),
+            deadline=2**40,
+        )
+        digest = action.digest(self.chain_id, self.consortium)
+        required = self.policies.get(data[:4], 0)
+        recused = {m for m, subjects in self.conflicts.items() if subject in subjects}
+        candidates = [m for m in self.members if m not in recused]
+        chosen: list[str] = []
+        for role in (1 << k for k in range(5)):
+            if required & role and not any(self.roles[m] & role for m in chosen):
+                holder = next((m for m in candidates if self.roles[m] & role), None)
+                if holder is None:
+                    raise ProcurechainError(
+                        f"no unrecused member holds role {cs.role_names(role)} for {label}"
+                    )
+                chosen.append(holder)
+        for member in candidates:
+            if len(chosen) >= self.threshold:
+                break
+            if member not in chosen:
+                chosen.append(member)
+        if len(chosen) < self.threshold:
+            raise ProcurechainError(f"too few unrecused members to {label}")
+        proposal = cs.Proposal(self.chain_id, self.consortium, action, label)
+        for member in chosen:
+            proposal.signatures[member] = self.sender.sign_digest(member, digest)
+        packed = cs.pack_signatures(proposal, chosen)
+        return self.abi["Consortium"].tx(
+            executor,
+            self.consortium,
+            "execute",
+            action.as_tuple(),
+            packed,
+            label=f"Consortium.execute({label})",
+            gas_key=f"Consortium.execute {label.split(' ')[0]}",
+        )
+
+    def next_action_nonce(self) -> int:
+        """Unused consortium nonces, counted up from the lowest free one found at start."""
+        while True:
+            nonce = self.consortium_nonce
+            self.consortium_nonce += 1
+            word, bit = divmod(nonce, 256)
+            if word not in self.bitmaps:
+                (bits,) = self.views("Consortium", [(self.consortium, "nonceBitmap", (word,))])[0]
+                self.bitmaps[word] = int(bits)
+            if not self.bitmaps[word] & (1 << bit):
+                return nonce
+
+    def executor(self, n: int) -> str:
+        return self.members[n % len(self.members)]
+
+    # ------------------------------------------------------------------ set-up
+
+    def setup(self) -> bool:
+        from procurechain.deploy import deploy_suite, devnet_config
+        from procurechain.deployments import is_live, read_manifest
+
+        manifest = read_manifest()
+        deployed = False
+        if self.config.fresh or manifest is None or not is_live(manifest):
+            manifest = deploy_suite(self.deployer, devnet_config(), force=True)
+            deployed = True
+        contracts = manifest["contracts"]
+        self.registry = contracts["Registry"]["address"]
+        self.consortium = contracts["Consortium"]["address"]
+        self.token = contracts["Token"]["address"]
+        if contracts["Token"].get("external"):
+            raise ProcurechainError(
+                "the deployment's token is not the devnet's dUSD, so the simulation cannot "
+                "mint; run it with --fresh for a suite of its own"
+            )
+        consortium = self.abi["Consortium"]
+        (members,) = self.views("Consortium", [(self.consortium, "members", ())])[0]
+        self.members = [to_checksum_address(m) for m in members]
+        missing = [m for m in self.members if not self.sender.holds(m)]
+        if missing:
+            raise ProcurechainError(
+                f"the consortium's member {missing[0]} is not a devnet test account, so its "
+                "signature cannot be made here; run the simulation with --fresh"
+            )
+        infos = self.views(
+            "Consortium", [(self.consortium, "memberInfo", (m,)) for m in self.members]
+        )
+        self.roles = {m: int(info[1]) for m, info in zip(self.members, infos, strict=True)}
+        (threshold,) = self.views("Consortium", [(self.consortium, "threshold", ())])[0]
+        self.threshold = int(threshold)
+        selectors = (
+            {self.abi["Tender"].method(n).selector for n in ("award", "cancel")}
+            | {
+                self.abi["Agreement"].method(n).selector
+                for n in ("acceptMilestone", "rejectMilestone", "resolveDispute")
+            }
+            | {self.abi["Registry"].method("addAgency").selector}
+        )
+        policies = self.views(
+            "Consortium", [(self.consortium, "policyOf", (s,)) for s in sorted(selectors)]
+        )
+        self.policies = {s: int(p[0]) for s, p in zip(sorted(selectors), policies, strict=True)}
+        self.bitmaps: dict[int, int] = {}
+        self.consortium_nonce = 0
+        (self.domain_separator,) = self.views(
+            "DemoStablecoin", [(self.token, "DOMAIN_SEPARATOR", ())]
+        )[0]
+
+        # The technical expert advised supplier 0: recused from awards to it.
+        technical = next((m for m in self.members if self.roles[m] & cs.ROLES["technical"]), None)
+        txs: list[Tx] = []
+        reason = keccak(text="advised supplier 0 in the last two years")
+        if technical is not None:
+            (declared,) = self.views(
+                "Consortium", [(self.consortium, "conflictOf", (technical, self.bidders[0]))]
+            )[0]
+            if declared == bytes(32):
+                txs.append(
+                    consortium.tx(
+                        technical, self.consortium, "declareConflict", self.bidders[0], reason
+                    )
+                )
+        self.conflicts: dict[str, set[str]] = {}
+        if technical is not None:
+            self.conflicts[technical] = {self.bidders[0]}
+        # ETH for the keys the simulation made, and its departments admitted as agencies.
+        balances = self.sender.rpc.batch(
+            [("eth_getBalance", [a, "latest"]) for a in [*self.agencies, *self.bidders]]
+        )
+        for address, answer in zip([*self.agencies, *self.bidders], balances, strict=True):
+            if int(answer["result"], 16) < 10 * ETH:
+                txs.append(
+                    Tx(
+                        str(self.deployer.address),
+                        address,
+                        value=100 * ETH,
+                        gas_key="transfer",
+                        label="ETH for gas",
+                    )
+                )
+        self.send(txs)
+        flags = self.views("Registry", [(self.registry, "isAgency", (a,)) for a in self.agencies])
+        registry = self.abi["Registry"]
+        admit = [
+            self.decide(
+                self.registry,
+                registry.calldata("addAgency", a),
+                self.executor(n),
+                f"addAgency {a}",
+            )
+            for n, (a, (flag,)) in enumerate(zip(self.agencies, flags, strict=True))
+            if not flag
+        ]
+        self.send(admit)
+        return deployed
+
+    def top_up(self, cohort: list[_Tender]) -> None:
+        """dUSD from the devnet faucet: bonds for every bid, budgets for every buyer."""
+        need: dict[str, int] = {}
+        for t in cohort:
+            need[t.agency] = need.get(t.agency, 0) + t.budget
+            for bid in t.bids:
+                need[bid.bidder] = need.get(bid.bidder, 0) + t.bond
+        holders = sorted(need)
+        balances = self.views("DemoStablecoin", [(self.token, "balanceOf", (h,)) for h in holders])
+        nonces = self.views("DemoStablecoin", [(self.token, "nonces", (h,)) for h in holders])
+        txs = []
+        for holder, (balance,), (nonce,) in zip(holders, balances, nonces, strict=True):
+            self.permit_nonces[holder] = int(nonce)
+            short = need[holder] - int(balance)
+            while short > 0:
+                amount = min(short, FAUCET_LIMIT)
+                txs.append(self.token_abi.tx(holder, self.token, "faucet", holder, amount))
+                short -= amount
+        self.send(txs)
+
+    # ------------------------------------------------------------------ one cohort
+
+    def run_cohort(self, index: int, cohort: list[_Tender]) -> None:
+        tender, agreement = self.abi["Tender"], self.abi["Agreement"]
+        self.top_up(cohort)
+        self.progress(index, "fund accounts")
+
+        start = self.head_time()
+        bidding, reveal = start + 7 * DAY, start + 10 * DAY
+        creates = []
+        for t in cohort:
+            spec = td.TenderSpec(
+                token=self.token,
+                budget=t.budget,
+                bond=t.bond,
+                bidding_deadline=bidding,
+                reveal_deadline=reveal,
+                acceptance_window=5 * DAY,
+                documents_hash=keccak(text=f"tender {t.number} documents"),
+                plan=tuple(td.Milestone(*m) for m in t.plan),
+                retention_bps=t.retention_bps,
+                warranty_period=t.warranty,
+                late_penalty_bps_per_day=t.penalty_bps,
+                late_penalty_cap_bps=t.penalty_cap_bps,
+            )
+            creates.append(
+                self.abi["Registry"].tx(
+                    t.agency,
+                    self.registry,
+                    "createTender",
+                    spec.params(),
+                    spec.plan_tuples(),
+                    label=f"createTender #{t.number}",
+                )
+            )
+        for t, receipt in zip(cohort, self.send(creates), strict=True):
+            t.address = to_checksum_address(receipt.topics(TENDER_CREATED)[0][2][-20:])
+        self.progress(index, "publish")
+
+        commits = []
+        for t in cohort:
+            for bid in t.bids:
+                sealed = self.sealed(t, bid)
+                deadline, v, r, s = self.permit(bid.bidder, t.address, t.bond)
+                commits.append(
+                    tender.tx(
+                        bid.bidder,
+                        t.address,
+                        "commitBidWithPermit",
+                        sealed,
+                        deadline,
+                        v,
+                        r,
+                        s,
+                        label=f"commitBid #{t.number}",
+                    )
+                )
+        self.send(commits)
+        cancels = [
+            self.decide(
+                t.address,
+                tender.calldata("cancel", keccak(text="budget withdrawn")),
+                self.executor(n),
+                f"cancel #{t.number}",
+            )
+            for n, t in enumerate(c for c in cohort if c.cancel)
+        ]
+        self.send(cancels)
+        self.progress(index, "bid")
+
+        self.move_past(bidding)
+        reveals = [
+            tender.tx(
+                bid.bidder,
+                t.address,
+                "revealBid",
+                bid.price,
+                bid.salt,
+                bid.doc_hash,
+                label=f"revealBid #{t.number}",
+            )
+            for t in cohort
+            if not t.cancel
+            for bid in t.bids
+            if bid.reveals
+        ]
+        self.send(reveals)
+        self.progress(index, "reveal")
+
+        self.move_past(reveal)
+        open_ = [t for t in cohort if not t.cancel]
+        leaders = self.views("Tender", [(t.address, "leader", ()) for t in open_])
+        awards = []
+        for n, (t, (leader, _price)) in enumerate(zip(open_, leaders, strict=True)):
+            leader = to_checksum_address(leader)
+            if int(leader, 16) == 0:
+                t.outcome = "failed"
+                continue
+            t.winner = next(b for b in t.bids if b.bidder == leader)
+            data = tender.calldata("award", leader, keccak(text=f"evaluation {t.number}"))
+            awards.append(
+                self.decide(t.address, data, self.executor(n), f"award #{t.number}", leader)
+            )
+        for t in cohort:
+            if t.cancel:
+                t.outcome = "cancelled"
+        self.send(awards)
+        self.progress(index, "award")
+
+        awarded = [t for t in cohort if t.winner is not None]
+        accepts = [
+            tender.tx(
+                self.supplier(t), t.address, "acceptAward", t.plan, label=f"acceptAward #{t.number}"
+            )
+            for t in awarded
+        ]
+        for t, receipt in zip(awarded, self.send(accepts), strict=True):
+            t.agreement = to_checksum_address(receipt.topics(AWARD_ACCEPTED)[0][2][-20:])
+            t.outcome = "completed"
+        funding = []
+        for t in awarded:
+            price = t.winner.price if t.winner else 0
+            deadline, v, r, s = self.permit(t.agency, t.agreement, price)
+            funding.append(
+                agreement.tx(
+                    t.agency,
+                    t.agreement,
+                    "fundWithPermit",
+                    price,
+                    deadline,
+                    v,
+                    r,
+                    s,
+                    label=f"fund #{t.number}",
+                )
+            )
+        self.send([*funding, *self.bond_settlements(cohort)])
+        self.progress(index, "accept and fund")
+
+        for k in range(5):
+            self.milestone_round(index, k, awarded)
+            self.progress(index, f"milestone {k + 1}")
+        self.close(awarded)
+        self.done += len(cohort)
+        self.progress(index, "warranty and payouts")
+
+    @staticmethod
+    def supplier(t: _Tender) -> str:
+        if t.winner is None:
+            raise ProcurechainError(f"tender #{t.number} has no supplier")
+        return t.winner.bidder
+
+    def sealed(self, t: _Tender, bid: _Bid) -> bytes:
+        from procurechain.bids import commitment
+
+        return commitment(self.chain_id, t.address, bid.bidder, bid.price, bid.salt, bid.doc_hash)
+
+    def bond_settlements(self, cohort: list[_Tender]) -> list[Tx]:
+        """Every bond back to its bidder, or to the buyer when forfeited."""
+        tender = self.abi["Tender"]
+        txs = []
+        for t in cohort:
+            for n, bid in enumerate(t.bids):
+                if t.winner is bid:
+                    continue  # returned with the acceptance
+                if t.cancel or bid.reveals:
+                    txs.append(
+                        tender.tx(
+                            bid.bidder, t.address, "withdrawBond", label=f"withdrawBond #{t.number}"
+                        )
+                    )
+                else:
+                    txs.append(
+                        tender.tx(
+                            self.executor(n),
+                            t.address,
+                            "claimForfeitedBond",
+                            bid.bidder,
+                            label=f"claimForfeitedBond #{t.number}",
+                        )
+                    )
+        return txs
+
+    def milestone_round(self, index: int, k: int, awarded: list[_Tender]) -> None:
+        agreement = self.abi["Agreement"]
+        due = [t for t in awarded if len(t.milestones) > k]
+        if not due:
+            return
+
+        def submit(t: _Tender, note: str) -> Tx:
+            return agreement.tx(
+                self.supplier(t),
+                t.agreement,
+                "submit",
+                k,
+                keccak(text=f"evidence {t.number} {k} {note}"),
+                f"ipfs://tender-{t.number}/milestone-{k + 1}/{note}",
+                label=f"submit #{t.number}.{k + 1}",
+            )
+
+        def decide(t: _Tender, n: int, method: str, *args: Any) -> Tx:
+            data = agreement.calldata(method, *args)
+            return self.decide(t.agreement, data, self.executor(n), f"{method} #{t.number}.{k + 1}")
+
+        self.send([submit(t, "delivery") for t in due if not t.milestones[k].late])
+        dues = self.views("Agreement", [(t.agreement, "milestone", (k,)) for t in due])
+        latest_due = max(int(m[0][1]) for m in dues)
+        self.move_past(latest_due + 2 * DAY)
+        self.send([submit(t, "delivery") for t in due if t.milestones[k].late])
+
+        first, second, third = [], [], []
+        reason = keccak(text="not as specified")
+        for n, t in enumerate(due):
+            m = t.milestones[k]
+            if m.outcome == "accept":
+                first.append(decide(t, n, "acceptMilestone", k))
+            elif m.outcome == "reject":
+                first.append(decide(t, n, "rejectMilestone", k, reason))
+                second.append(submit(t, "resubmitted"))
+                third.append(decide(t, n, "acceptMilestone", k))
+            else:
+                first.append(
+                    agreement.tx(
+                        t.agency,
+                        t.agreement,
+                        "dispute",
+                        k,
+                        reason,
+                        label=f"dispute #{t.number}.{k + 1}",
+                    )
+                )
+                second.append(
+                    decide(
+                        t,
+                        n,
+                        "resolveDispute",
+                        k,
+                        m.split_bps,
+                        keccak(text="split by the consortium"),
+                    )
+                )
+        for batch in (first, second, third):
+            self.send(batch)
+
+    def close(self, awarded: list[_Tender]) -> None:
+        """After the warranty: retention released (where some is held), credits withdrawn."""
+        agreement = self.abi["Agreement"]
+        statuses = self.views("Agreement", [(t.agreement, "status", ()) for t in awarded])
+        holding = [t for t, (status,) in zip(awarded, statuses, strict=True) if status == 1]
+        if holding:
+            ends = self.views("Agreement", [(t.agreement, "warrantyEndsAt", ()) for t in holding])
+            self.move_past(max(int(e[0]) for e in ends))
+            release = [
+                agreement.tx(self.supplier(t), t.agreement, "releaseRetention",
+                             label=f"releaseRetention #{t.number}")
+                for t in holding
+            ]  # fmt: skip
+            self.send(release)
+        parties = [(t, p) for t in awarded for p in (t.agency, self.supplier(t))]
+        credits = self.views("Agreement", [(t.agreement, "creditOf", (p,)) for t, p in parties])
+        self.send(
+            [
+                agreement.tx(p, t.agreement, "withdraw", label=f"withdraw #{t.number}")
+                for (t, p), (credit,) in zip(parties, credits, strict=True)
+                if credit
+            ]
+        )
+
+    # ------------------------------------------------------------------ checks
+
+    def stranded(self, tenders: list[_Tender]) -> int:
+        holders = [t.address for t in tenders] + [t.agreement for t in tenders if t.agreement]
+        found = self.views("DemoStablecoin", [(self.token, "balanceOf", (h,)) for h in holders])
+        return sum(int(b) for (b,) in found)
+
+
+def simulate(
+    config: SimulationConfig,
+    report: Callable[[Progress], None] = lambda _p: None,
+    audit_check: bool = True,
+) -> SimulationResult:
+    """Run ``config.tenders`` complete procurements on the connected devnet, then verify the
+    public record; returns counts, timings and the audit's verdict.
+
+    Raises:
+        ProcurechainError: not a local devnet, members' keys not held, or a transaction
+            failed (the message names it).
+    """
+    from procurechain.devnet import require_devnet
+
+    config.check()
+    require_devnet("the simulation (it moves the clock)")
+    started = time.perf_counter()
+    city = _City(config, report)
+    result = SimulationResult(deployed=city.setup())
+    result.registry = city.registry
+    result.setup_seconds = time.perf_counter() - started
+    city.progress(0, "ready", advance=False)
+    tenders = [_draw(city.rng, n + 1, city.agencies, city.bidders) for n in range(config.tenders)]
+    all_done: list[_Tender] = []
+    run_started = time.perf_counter()
+    for index in range(city.cohorts):
+        cohort = tenders[index * config.cohort : (index + 1) * config.cohort]
+        before, mined = time.perf_counter(), city.sender.mined
+        city.run_cohort(index + 1, cohort)
+        result.cohorts.append(
+            CohortTiming(
+                first_tender=cohort[0].number,
+                tenders=len(cohort),
+                seconds=time.perf_counter() - before,
+                transactions=city.sender.mined - mined,
+            )
+        )
+        all_done.extend(cohort)
+    result.seconds = time.perf_counter() - run_started
+    result.transactions = sum(c.transactions for c in result.cohorts)
+    result.tenders = len(all_done)
+    for t in all_done:
+        result.outcomes[t.outcome] = result.outcomes.get(t.outcome, 0) + 1
+        if t.agreement:
+            for m in t.milestones:
+                key = "late" if m.late else "on time"
+                result.milestones[key] = result.milestones.get(key, 0) + 1
+                result.milestones[m.outcome] = result.milestones.get(m.outcome, 0) + 1
+    result.stranded = city.stranded(all_done)
+    if audit_check:
+        _audit(city, result)
+    result.peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return result
+
+
+def _audit(city: _City, result: SimulationResult) -> None:
+    """``audit verify`` and the token totals over the whole history of the registry."""
+    from procurechain import audit
+    from procurechain.deployments import read_manifest
+
+    started = time.perf_counter()
+    manifest = read_manifest() or {"contracts": {}}
+    first = min((int(c.get("block", 0)) for c in manifest["contracts"].values()), default=0)
+    log = audit.collect(city.registry, city.consortium, scan_from=first)
+    result.differences = [str(d) for d in audit.verify(log)]
+    result.flows_matching = all(f.matches for f in audit.reconcile(log))
+    result.audit_events = len(log.entries)
+    result.audit_seconds = time.perf_counter() - started
