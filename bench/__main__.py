@@ -15,7 +15,7 @@ from pathlib import Path
 from ape import networks
 from ape.logging import logger
 
-from bench import consortium_gas, lifecycle_gas, optimizer, scaling
+from bench import city_year, consortium_gas, lifecycle_gas, optimizer, scaling, throughput
 
 OUT_MD = Path("docs/benchmarks.md")
 OUT_JSON = Path("docs/benchmarks.json")
@@ -64,6 +64,10 @@ def main() -> None:
         results["consortium"] = consortium_gas.run()
         print("==> scaling series", file=sys.stderr)
         results["scaling"] = scaling.run(_progress(transactions, "commits and reveals"))
+        print("==> driver throughput: raw JSON-RPC, Ape's path, the bulk path", file=sys.stderr)
+        results["throughput"] = throughput.run()
+        print("==> a city's year (ape run simulate) on its own Anvils", file=sys.stderr)
+        results["city_year"] = city_year.run(tenders=200, bidders=10)
     print("==> optimizer settings (compiles the project twice more)", file=sys.stderr)
     results["optimizer"] = optimizer.run(results["lifecycle"])
     machine = _machine()
@@ -80,6 +84,8 @@ def main() -> None:
         *consortium_gas.markdown(results["consortium"]),
         *scaling.markdown(results["scaling"]),
         *optimizer.markdown(results["optimizer"]),
+        *throughput.markdown(results["throughput"]),
+        *city_year.markdown(results["city_year"]),
     ]
     OUT_MD.write_text("\n".join(lines))
     OUT_JSON.write_text(json.dumps({"machine": machine, "results": results}, indent=2) + "\n")

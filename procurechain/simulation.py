@@ -132,6 +132,7 @@ class CohortTiming:
     tenders: int
     seconds: float
     transactions: int
+    cpu_seconds: float = 0.0  # this process's CPU time (signing, encoding), not the node's
 
 
 @dataclass
@@ -186,6 +187,7 @@ class SimulationResult:
                     "tenders": c.tenders,
                     "seconds": round(c.seconds, 2),
                     "transactions": c.transactions,
+                    "cpu_seconds": round(c.cpu_seconds, 2),
                 }
                 for c in self.cohorts
             ],
@@ -860,7 +862,7 @@ def simulate(
     run_started = time.perf_counter()
     for index in range(city.cohorts):
         cohort = tenders[index * config.cohort : (index + 1) * config.cohort]
-        before, mined = time.perf_counter(), city.sender.mined
+        before, cpu, mined = time.perf_counter(), time.process_time(), city.sender.mined
         city.run_cohort(index + 1, cohort)
         result.cohorts.append(
             CohortTiming(
@@ -868,6 +870,7 @@ def simulate(
                 tenders=len(cohort),
                 seconds=time.perf_counter() - before,
                 transactions=city.sender.mined - mined,
+                cpu_seconds=time.process_time() - cpu,
             )
         )
         all_done.extend(cohort)
