@@ -66,6 +66,7 @@ class _Bench:
         self.url = self.sender.rpc.url
         self.manual = BulkSender(self.url, signers, manual_mining=True)
         self.chain_id = int(chain.provider.web3.eth.chain_id)
+        self.raw_on_new_chain = self.raw(0)  # a reference: before the set-up grows the chain
         self.jobs = [self._prepare() for _ in range(rounds)]
         self.manual.forget_nonces()
 
@@ -234,6 +235,7 @@ def run(
         "n": n,
         "rounds": rounds,
         "blocks": [int(first_block, 16), int(last_block, 16)],
+        "raw_on_new_chain": round(bench.raw_on_new_chain, 1),
         "tx_per_s": {p: [round(x, 1) for x in r] for p, r in rates.items()},
         "median": {p: round(statistics.median(r), 1) for p, r in rates.items()},
         "ratios": {k: [round(x, 3) for x in v] for k, v in ratios.items()},
@@ -276,6 +278,9 @@ def markdown(result: dict[str, Any]) -> list[str]:
         f"- bulk / Ape default: {result['bulk_over_ape']:.1f}x",
         f"- Ape default / raw: {result['ape_over_raw']:.0%}",
         f"- bulk with manual mining / raw: {result['bulk_blocks_over_raw']:.0%}",
+        f"- raw on the new chain, before the set-up ({n['raw']} transfers): "
+        f"{result['raw_on_new_chain']:.0f} tx/s; median bulk / that: "
+        f"{median['bulk'] / result['raw_on_new_chain']:.0%}",
         "",
     ]
     return lines

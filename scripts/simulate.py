@@ -119,7 +119,7 @@ def cli(
         *(
             (
                 f"tenders {c.first_tender}-{c.first_tender + c.tenders - 1}",
-                f"{c.seconds:.1f} s, {c.transactions:,} tx",
+                f"{c.seconds:.1f} s ({c.cpu_seconds:.1f} s CPU here), {c.transactions:,} tx",
             )
             for c in result.cohorts
         ),
