@@ -17,8 +17,9 @@ the nonce, the chain id, the fees and a gas estimate, sends, then polls for the 
 Within one :meth:`BulkSender.send` call, transactions of *different* senders must be
 independent of each other (they may be mined in any order); the transactions of one sender
 run in the order given (nonce order), so "approve, then commit" from one bidder is fine.
-A sender has at most one transaction per batch, so a transaction the node refuses never
-leaves a later nonce of the same sender waiting in the node's pool.
+A transaction the node refuses never leaves a later nonce of its sender waiting in the pool:
+on automine a batch holds one transaction per sender; with manual mining (Anvil) the
+sender's later ones are taken out of the pool and reported as not sent.
 
 A failure stops the run at the batch where it happened: :class:`BulkSendError` names the
 transaction, the contract's error as a sentence, which transactions were mined (with their
@@ -679,7 +680,8 @@ class BulkSender:
         return math.ceil(gas * self.gas_margin) + self.gas_headroom
 
     def _learn(self, receipt: Receipt) -> None:
-        """Raise a gas key's limit when a transaction came within the margin of it."""
+        """Raise a gas key's limit to what its most expensive transaction so far needs, with
+        the margin and headroom (so a dearer path seen once is covered from then on)."""
         key = receipt.tx.gas_key
         if key is None or not receipt.ok:
             return
@@ -740,26 +742,49 @@ class BulkSender:
         return any(txs[i].gas_key is None or txs[i].gas_key not in self._gas for i in chunk)
 
     def _batches(self, txs: Sequence[Tx]) -> Iterator[list[int]]:
-        """Indices in batches of at most ``batch_size`` with one transaction per sender each,
-        keeping every sender's order (wave k holds each sender's k-th transaction)."""
-        waves: list[list[int]] = []
-        seen: dict[str, int] = {}
+        """Indices in batches of at most ``batch_size``, keeping every sender's order.
+
+        On automine, a batch holds one transaction per sender (wave k holds each sender's
+        k-th), so a refused transaction never leaves a later nonce of its sender waiting in
+        the pool. With manual mining, batches follow the given order (a sender may have several
+        transactions in one; a refusal drops the later ones from Anvil's pool), cut before a
+        transaction whose gas must be estimated while its sender has one in the batch already
+        (the estimate must see that one's effects).
+        """
+        if not self.manual_mining:
+            waves: list[list[int]] = []
+            seen: dict[str, int] = {}
+            for i, tx in enumerate(txs):
+                k = seen.get(tx.sender, 0)
+                seen[tx.sender] = k + 1
+                if k == len(waves):
+                    waves.append([])
+                waves[k].append(i)
+            for wave in waves:
+                yield from _chunks(wave, self.batch_size)
+            return
+        batch: list[int] = []
+        senders: set[str] = set()
         for i, tx in enumerate(txs):
-            k = seen.get(tx.sender, 0)
-            seen[tx.sender] = k + 1
-            if k == len(waves):
-                waves.append([])
-            waves[k].append(i)
-        for wave in waves:
-            yield from _chunks(wave, self.batch_size)
+            unknown = tx.gas_key is None or tx.gas_key not in self._gas
+            if batch and (len(batch) >= self.batch_size or (unknown and tx.sender in senders)):
+                yield batch
+                batch, senders = [], set()
+            batch.append(i)
+            senders.add(tx.sender)
+        if batch:
+            yield batch
 
     def _send_batch(self, run: _Run, chunk: list[int], limits: dict[int, int]) -> None:
-        """Sign and send one batch; a refusal stops the run once what was sent is confirmed
-        (the refused sender has nothing later in this batch, so no nonce is left waiting)."""
+        """Sign and send one batch; a refusal stops the run once what was sent is confirmed,
+        with nothing of the refused sender left waiting behind the missing nonce."""
         txs = run.txs
-        signed = {
-            i: self._sign(txs[i], self._nonces[txs[i].sender], limits[i], run.fees) for i in chunk
-        }
+        signed: dict[int, tuple[str, str]] = {}
+        next_nonce = dict(self._nonces)
+        for i in chunk:
+            sender = txs[i].sender
+            signed[i] = self._sign(txs[i], next_nonce[sender], limits[i], run.fees)
+            next_nonce[sender] += 1
         answers = self.rpc.batch([("eth_sendRawTransaction", [signed[i][0]]) for i in chunk])
         refused: dict[int, str] = {}
         for i, answer in zip(chunk, answers, strict=True):
@@ -772,8 +797,30 @@ class BulkSender:
                 run.limits[i] = limits[i]
                 self._nonces[txs[i].sender] += 1
         if refused:
-            self._confirm(run)
+            stranded = self._behind_gaps(run, chunk, refused)
+            try:
+                self._confirm(run)  # mines all but what waits behind a missing nonce
+            finally:
+                for sender in stranded:  # only what waits behind the gap is left of theirs
+                    self.rpc.request("anvil_removePoolTransactions", [sender])
             run.fail(refused)
+
+    @staticmethod
+    def _behind_gaps(run: _Run, chunk: list[int], refused: dict[int, str]) -> list[str]:
+        """The refused senders' later transactions in this batch wait in the pool behind a
+        nonce that never came (manual mining only): they count as not sent. Returns the
+        senders whose pool must be emptied once the rest is mined."""
+        first_refused: dict[str, int] = {}
+        for i in sorted(refused):
+            first_refused.setdefault(run.txs[i].sender, i)
+        stranded: set[str] = set()
+        for i in chunk:
+            sender = run.txs[i].sender
+            if i in run.outstanding and sender in first_refused and i > first_refused[sender]:
+                run.outstanding.pop(i)
+                run.sent.discard(i)
+                stranded.add(sender)
+        return sorted(stranded)
 
     def _confirm(self, run: _Run) -> None:
         """Wait for every outstanding transaction's receipt (mining them first when mining is

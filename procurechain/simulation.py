@@ -321,6 +321,7 @@ class _City:
         self.cohorts = -(-config.tenders // config.cohort)
         self.step = 0
         self.done = 0
+        self.next_time = 0
         self.permit_nonces: dict[str, int] = {}
         self.consortium_nonce = 0
         self.abi = {n: contract_abi(n) for n in ("Registry", "Tender", "Agreement", "Consortium")}
@@ -353,14 +354,16 @@ class _City:
         return [abi.decode_output(m, d) for (_, m, _), d in zip(calls, data, strict=True)]
 
     def head_time(self) -> int:
+        """The chain's clock: the latest block's time, or the next block's if it was set."""
         block = self.sender.rpc.request("eth_getBlockByNumber", ["latest", False])
-        return int(block["timestamp"], 16)
+        return max(int(block["timestamp"], 16), self.next_time)
 
     def move_past(self, timestamp: int) -> None:
-        """Mine a block just after ``timestamp`` (devnet clock, Anvil RPC)."""
-        target = max(int(timestamp) + 1, self.head_time() + 1)
-        self.sender.rpc.request("evm_setNextBlockTimestamp", [target])
-        self.sender.rpc.request("evm_mine", [])
+        """The next block comes just after ``timestamp`` (devnet clock, Anvil RPC). No empty
+        block is mined for it: the phase's own transactions fill that block (estimates read
+        the pending block, which has the new time)."""
+        self.next_time = max(int(timestamp) + 1, self.head_time() + 1)
+        self.sender.rpc.request("evm_setNextBlockTimestamp", [self.next_time])
 
     def permit(self, owner: str, spender: str, value: int) -> tuple[int, int, bytes, bytes]:
         """An EIP-2612 permit signed with the owner's key: (deadline, v, r, s); nonces are
@@ -539,7 +542,7 @@ class _City:
         self.send(admit)
         return deployed
 
-    def top_up(self, cohort: list[_Tender]) -> None:
+    def top_up(self, cohort: list[_Tender]) -> list[Tx]:
         """dUSD from the devnet faucet: bonds for every bid, budgets for every buyer."""
         need: dict[str, int] = {}
         for t in cohort:
@@ -557,14 +560,13 @@ class _City:
                 amount = min(short, FAUCET_LIMIT)
                 txs.append(self.token_abi.tx(holder, self.token, "faucet", holder, amount))
                 short -= amount
-        self.send(txs)
+        return txs
 
     # ------------------------------------------------------------------ one cohort
 
     def run_cohort(self, index: int, cohort: list[_Tender]) -> None:
         tender, agreement = self.abi["Tender"], self.abi["Agreement"]
-        self.top_up(cohort)
-        self.progress(index, "fund accounts")
+        top_up = self.top_up(cohort)  # sent with the tenders: one block for both
 
         start = self.head_time()
         bidding, reveal = start + 7 * DAY, start + 10 * DAY
@@ -594,7 +596,9 @@ class _City:
                     label=f"createTender #{t.number}",
                 )
             )
-        for t, receipt in zip(cohort, self.send(creates), strict=True):
+        receipts = self.send([*top_up, *creates])[len(top_up) :]
+        self.progress(index, "fund accounts")
+        for t, receipt in zip(cohort, receipts, strict=True):
             t.address = to_checksum_address(receipt.topics(TENDER_CREATED)[0][2][-20:])
         self.progress(index, "publish")
 
@@ -698,9 +702,11 @@ class _City:
         self.send([*funding, *self.bond_settlements(cohort)])
         self.progress(index, "accept and fund")
 
+        carry: list[Tx] = []
         for k in range(5):
-            self.milestone_round(index, k, awarded)
+            carry = self.milestone_round(k, awarded, carry)
             self.progress(index, f"milestone {k + 1}")
+        self.send(carry)
         self.close(awarded)
         self.done += len(cohort)
         self.progress(index, "warranty and payouts")
@@ -742,11 +748,16 @@ class _City:
                     )
         return txs
 
-    def milestone_round(self, index: int, k: int, awarded: list[_Tender]) -> None:
+    def milestone_round(self, k: int, awarded: list[_Tender], carry: list[Tx]) -> list[Tx]:
+        """Milestone ``k`` of every agreement: on-time submissions (sent with ``carry``, the
+        previous round's last decisions), the clock past the due dates, late submissions,
+        then the consortium's decisions and disputes; returns this round's last decisions
+        (acceptances of resubmitted work), which the next round sends."""
         agreement = self.abi["Agreement"]
         due = [t for t in awarded if len(t.milestones) > k]
         if not due:
-            return
+            self.send(carry)
+            return []
 
         def submit(t: _Tender, note: str) -> Tx:
             return agreement.tx(
@@ -763,7 +774,7 @@ class _City:
             data = agreement.calldata(method, *args)
             return self.decide(t.agreement, data, self.executor(n), f"{method} #{t.number}.{k + 1}")
 
-        self.send([submit(t, "delivery") for t in due if not t.milestones[k].late])
+        self.send([*carry, *(submit(t, "delivery") for t in due if not t.milestones[k].late)])
         dues = self.views("Agreement", [(t.agreement, "milestone", (k,)) for t in due])
         latest_due = max(int(m[0][1]) for m in dues)
         self.move_past(latest_due + 2 * DAY)
@@ -800,8 +811,9 @@ class _City:
                         keccak(text="split by the consortium"),
                     )
                 )
-        for batch in (first, second, third):
-            self.send(batch)
+        self.send(first)
+        self.send(second)
+        return third
 
     def close(self, awarded: list[_Tender]) -> None:
         """After the warranty: retention released (where some is held), credits withdrawn."""

@@ -226,3 +226,30 @@ def test_keys_held_elsewhere_are_refused_with_the_way_out():
 
     with pytest.raises(ProcurechainError, match="default path"):
         private_key_of(Keyfile())
+
+
+def test_manual_mining_drops_what_waits_behind_a_refused_nonce(chain, suite, accounts, keys):
+    sender = BulkSender.connected([accounts[0], *keys], manual_mining=True)
+    rich, other = keys[4].address, keys[5].address
+    sender.send(
+        [Tx(str(accounts[0].address), k, value=10**18, gas_key="eth") for k in (rich, other)]
+    )
+    sender.send([TOKEN.tx(other, suite["Token"], "faucet", other, 1)])  # gas key now known
+    txs = [
+        TOKEN.tx(rich, suite["Token"], "faucet", rich, 1, label="before it"),
+        Tx(rich, other, value=5 * 10**18, gas_key="eth", label="more than it has"),
+        TOKEN.tx(rich, suite["Token"], "faucet", rich, 2, label="behind it"),
+        TOKEN.tx(other, suite["Token"], "faucet", other, 1, label="another sender"),
+    ]
+    with pytest.raises(BulkSendError) as caught:
+        sender.send(txs)
+    error = caught.value
+    assert error.failed == [1] and "the node refused it" in error.reasons[1]
+    assert error.succeeded == [0, 3]  # in one batch with it, mined
+    assert error.unsent_indices == [1, 2]  # the one behind the missing nonce was taken back
+    web3 = chain.provider.web3
+    assert web3.eth.get_transaction_count(rich) == web3.eth.get_transaction_count(rich, "pending")
+    assert web3.eth.get_transaction_count(rich) == 1  # nothing of it waits in the pool
+    (receipt,) = sender.send([txs[2]])
+    assert receipt.ok
+    assert web3.eth.get_transaction_count(rich) == 2
