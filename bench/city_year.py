@@ -116,7 +116,8 @@ def markdown(result: dict[str, Any]) -> list[str]:
         f"{result['tenders']} complete procurements, {result['bidders']} suppliers, seed "
         f"{result['seed']}, in cohorts of 50 through the bulk path, then `audit verify`. Each on",
         "its own Anvil: the devnet as `ape run devnet start` runs it (chain written to disk every",
-        "second) and a plain Anvil (no state file). Node CPU is the Anvil process's own time.",
+        "second) and a plain Anvil (no state file). Node CPU is the Anvil process's own time;",
+        "wall time also counts waiting for a busy machine's CPU. Peak memory is this process's.",
         "",
         "| node | transactions | lifecycles | tx/s | audit verify | peak memory | "
         "last 50 / first 50 |",
