@@ -24,7 +24,7 @@ help:
 	@echo "make demo    run the reference procurement on a local Anvil (sets everything up first)"
 	@echo "make test    lint + the whole test suite (sets everything up first)"
 	@echo "make fuzz    the whole-lifecycle state machine with 1,000 random examples (FUZZ_EXAMPLES=N)"
-	@echo "make bench   gas benchmarks, written to docs/benchmarks.md"
+	@echo "make bench   benchmarks (gas, driver throughput, a city's year), written to docs/benchmarks.md"
 	@echo "make lint    ruff (check + format --check) and solhint"
 	@echo "make slither Slither on contracts/, judged by tools/slither/triage.yaml"
 	@echo "make format  apply ruff's formatting"
@@ -109,7 +109,7 @@ fuzz: compile
 demo: compile
 	@$(APE) run demo
 
-# Gas side by side with Safe v1.4.1 on one Anvil; writes docs/benchmarks.{md,json}.
+# Gas against Safe v1.4.1, driver throughput and a city's year (bench/); writes docs/benchmarks.{md,json}.
 bench: compile
 	@PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m bench
 
