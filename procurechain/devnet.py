@@ -44,9 +44,7 @@ class Devnet:
     #: Seconds between two writes of the whole chain to ``state.json``. Each write costs
     #: time in proportion to the chain's history (about 7 KB per transaction), so a long
     #: history wants a longer interval; a crash loses at most this much, a clean stop nothing.
-    state_interval: int = field(
-        default_factory=lambda: int(os.environ.get("PROCURECHAIN_DEVNET_STATE_INTERVAL", "1"))
-    )
+    state_interval: int = field(default_factory=lambda: _state_interval_from_environment())
 
     @property
     def uri(self) -> str:
@@ -178,6 +176,20 @@ class Devnet:
             time.sleep(0.05)
         self.pid_file.unlink(missing_ok=True)
         return True
+
+
+def _state_interval_from_environment() -> int:
+    text = os.environ.get("PROCURECHAIN_DEVNET_STATE_INTERVAL", "1")
+    try:
+        seconds = int(text)
+    except ValueError:
+        seconds = 0
+    if seconds < 1:
+        raise ProcurechainError(
+            f"PROCURECHAIN_DEVNET_STATE_INTERVAL={text!r} is not a whole number of seconds "
+            "(1 or more); fix or unset it"
+        )
+    return seconds
 
 
 def _port_from_environment() -> int:
