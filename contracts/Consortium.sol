@@ -4,6 +4,7 @@ pragma solidity 0.8.28;
 import {Address} from "@openzeppelin/contracts/utils/Address.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 import {EnumerableSet} from "@openzeppelin/contracts/utils/structs/EnumerableSet.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 
@@ -13,9 +14,13 @@ import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/Reentrancy
 /// requirements, conflict-of-interest recusal and unordered single-use nonces.
 /// @dev An action is the EIP-712 struct
 /// `Action(address target,uint256 value,bytes data,uint256 nonce,uint256 deadline)`.
-/// Members sign it off-chain (ECDSA, low-s only) or approve its hash on-chain; anyone may then
-/// submit it to {execute} with the signatures packed 65 bytes each, sorted by signer address.
-/// An on-chain approval is packed Safe-style: `r` = the member's address, `s` = 0, `v` = 1.
+/// Members sign it off-chain (ECDSA, low-s only), approve its hash on-chain, or - for a member
+/// that is a contract wallet - sign through EIP-1271; anyone may then submit it to {execute}
+/// with one 65-byte entry per signer, sorted by signer address. Entries are Safe-style:
+/// an ECDSA signature is (r, s, v); an on-chain approval is (r = the member, s = 0, v = 1); a
+/// contract signature is (r = the member contract, s = offset, v = 0), where `offset` points
+/// (within the packed bytes, after all entries) at a 32-byte length followed by the data the
+/// member's `isValidSignature(actionHash, data)` must accept.
 /// Membership, roles, threshold, policies and recusal lifts change only through {execute}
 /// on this contract itself.
 contract Consortium is EIP712, ReentrancyGuardTransient {
@@ -36,6 +41,7 @@ contract Consortium is EIP712, ReentrancyGuardTransient {
 
     uint256 private constant _SIGNATURE_LENGTH = 65;
     uint8 private constant _APPROVED_HASH_V = 1;
+    uint8 private constant _CONTRACT_SIGNATURE_V = 0;
 
     // ------------------------------------------------------------------ storage
 
@@ -117,6 +123,8 @@ contract Consortium is EIP712, ReentrancyGuardTransient {
     error ConsortiumSignatureLength(uint256 length);
     error ConsortiumBelowThreshold(uint256 signers, uint256 threshold);
     error ConsortiumInvalidSignature(uint256 index);
+    error ConsortiumInvalidContractSignature(uint256 index, address signer);
+    error ConsortiumContractSignatureOutOfBounds(uint256 index, uint256 dataOffset, uint256 length);
     error ConsortiumMalleableSignature(uint256 index, bytes32 s);
     error ConsortiumSignersNotSorted(uint256 index, address signer, address previous);
     error ConsortiumNotApproved(address member, bytes32 actionHash);
@@ -178,14 +186,22 @@ contract Consortium is EIP712, ReentrancyGuardTransient {
     /// @param action the action, exactly as signed
     /// @param signatures the packed signatures and approvals
     /// @dev Anyone may submit. `signatures` packs 65 bytes per signer (r, s, v), sorted by
-    /// strictly increasing signer address; an on-chain approval is (r = member, s = 0, v = 1).
+    /// strictly increasing signer address; an on-chain approval is (r = member, s = 0, v = 1);
+    /// a contract signature is (r = member, s = offset of its data, v = 0), the data (32-byte
+    /// length, bytes) appended after the last entry. A contract signature is checked with
+    /// EIP-1271 through a staticcall (the member cannot change state while it answers); one
+    /// that does not answer the magic value - refuses, reverts, runs out of gas - makes the
+    /// execution revert naming it. Such a member can burn at most the gas the submitter
+    /// allowed: the Python library checks every contract signature with a capped `eth_call`
+    /// and leaves out those that do not verify, as it does for recused members.
     /// The nonce is consumed before the call; if the call reverts, its revert data is re-raised
     /// and nothing (not even the nonce) is consumed.
     /// Emits {ActionExecuted}.
     /// Reverts with ConsortiumActionExpired, ConsortiumNonceUsed, ConsortiumSignatureLength,
     /// ConsortiumBelowThreshold, ConsortiumInvalidSignature, ConsortiumMalleableSignature,
     /// ConsortiumSignersNotSorted, ConsortiumNotApproved, ConsortiumNotMember,
-    /// ConsortiumSignerRecused, ConsortiumMissingRoles, or the call's own error.
+    /// ConsortiumSignerRecused, ConsortiumContractSignatureOutOfBounds,
+    /// ConsortiumInvalidContractSignature, ConsortiumMissingRoles, or the call's own error.
     /// @return the call's return data
     function execute(Action calldata action, bytes calldata signatures)
         external
@@ -317,6 +333,18 @@ contract Consortium is EIP712, ReentrancyGuardTransient {
         );
     }
 
+    /// @notice Whether contract `signer` accepts `signature` as its signature of `hash` right
+    /// now, asked exactly as {execute} asks a member contract: EIP-1271 through a staticcall
+    /// from this contract, so a wallet that only answers when it may write state or call out
+    /// answers "no" here too. Off-chain tools call it (with a gas cap) before packing.
+    function isValidContractSignature(
+        address signer,
+        bytes32 hash,
+        bytes calldata signature
+    ) external view returns (bool) {
+        return SignatureChecker.isValidERC1271SignatureNow(signer, hash, signature);
+    }
+
     /// @notice All current members, in no particular order.
     function members() external view returns (address[] memory) {
         return _memberSet.values();
@@ -419,9 +447,7 @@ contract Consortium is EIP712, ReentrancyGuardTransient {
         Policy memory policy = _policies[selector];
         address target = action.target;
         address argSubject = _subjectFromArgs(action.data, policy.subjectArg);
-        uint256 length = signatures.length;
-        if (length == 0 || length % _SIGNATURE_LENGTH != 0) revert ConsortiumSignatureLength(length);
-        uint256 count = length / _SIGNATURE_LENGTH;
+        uint256 count = _entryCount(signatures);
         if (count < _threshold) revert ConsortiumBelowThreshold(count, _threshold);
 
         signers = new address[](count);
@@ -447,8 +473,40 @@ contract Consortium is EIP712, ReentrancyGuardTransient {
         }
     }
 
-    /// @dev Recovers the signer of the `index`-th packed signature, or the member whose
-    /// on-chain approval it stands for.
+    /// @dev Number of 65-byte entries in `signatures`. A whole number of entries is all entries
+    /// (the ECDSA path pays nothing more); otherwise contract signatures appended their data,
+    /// and the entries end at the lowest data offset an entry points to (a packer whose data
+    /// would make the length a multiple of 65 appends one more byte).
+    /// Reverts with ConsortiumSignatureLength unless that is a whole, non-zero number of entries.
+    function _entryCount(bytes calldata signatures) private pure returns (uint256) {
+        uint256 length = signatures.length;
+        if (length % _SIGNATURE_LENGTH == 0 && length != 0) return length / _SIGNATURE_LENGTH;
+        uint256 end = length;
+        // Reads only whole entries below `end` (<= length), so never past the calldata.
+        // solhint-disable-next-line no-inline-assembly
+        assembly ("memory-safe") {
+            for {
+                let entry := signatures.offset
+                let last := add(signatures.offset, end)
+            } iszero(gt(add(entry, 65), last)) {
+                entry := add(entry, 65)
+            } {
+                // v == 0 (its byte is the last of the entry): a contract signature
+                if iszero(byte(0, calldataload(add(entry, 64)))) {
+                    let dataOffset := calldataload(add(entry, 32))
+                    if lt(dataOffset, end) {
+                        end := dataOffset
+                        last := add(signatures.offset, end)
+                    }
+                }
+            }
+        }
+        if (end == 0 || end % _SIGNATURE_LENGTH != 0) revert ConsortiumSignatureLength(length);
+        return end / _SIGNATURE_LENGTH;
+    }
+
+    /// @dev Recovers the signer of the `index`-th entry, or the member whose on-chain approval
+    /// or contract signature it stands for.
     function _recoverSigner(
         bytes32 actionHash,
         bytes calldata signatures,
@@ -464,9 +522,46 @@ contract Consortium is EIP712, ReentrancyGuardTransient {
             return member;
         }
         (address signer, ECDSA.RecoverError error, bytes32 errorArg) = ECDSA.tryRecover(actionHash, v, r, s);
-        if (error == ECDSA.RecoverError.InvalidSignatureS) revert ConsortiumMalleableSignature(index, errorArg);
-        if (error != ECDSA.RecoverError.NoError) revert ConsortiumInvalidSignature(index);
+        if (error != ECDSA.RecoverError.NoError) {
+            // v = 0 is no ECDSA signature (off the ECDSA path, which stays as cheap as before)
+            if (v == _CONTRACT_SIGNATURE_V) return _contractSigner(actionHash, signatures, index, r, s);
+            if (error == ECDSA.RecoverError.InvalidSignatureS) revert ConsortiumMalleableSignature(index, errorArg);
+            revert ConsortiumInvalidSignature(index);
+        }
         return signer;
+    }
+
+    /// @dev The member contract of a contract-signature entry (r = member, s = data offset),
+    /// once it is known to be a member and its EIP-1271 `isValidSignature` (a staticcall)
+    /// accepts the data at the offset - a 32-byte length, then the bytes; it lies after every
+    /// entry (see {_entryCount}).
+    function _contractSigner(
+        bytes32 actionHash,
+        bytes calldata signatures,
+        uint256 index,
+        bytes32 r,
+        bytes32 s
+    ) private view returns (address member) {
+        member = address(uint160(uint256(r)));
+        // only a member's contract is ever called, never an arbitrary address
+        _checkMember(member);
+        uint256 dataOffset = uint256(s);
+        uint256 length = signatures.length;
+        // With data appended, the length is no multiple of 65 and every data offset an entry
+        // holds is at or after the end of the entries, which is >= 65 (see _entryCount): so the
+        // data overlaps no entry and `length - 32` cannot underflow.
+        if (length % _SIGNATURE_LENGTH == 0 || dataOffset > length - 32) {
+            revert ConsortiumContractSignatureOutOfBounds(index, dataOffset, length);
+        }
+        uint256 dataStart = dataOffset + 32;
+        uint256 dataLength = uint256(bytes32(signatures[dataOffset:dataStart]));
+        if (dataLength > length - dataStart) {
+            revert ConsortiumContractSignatureOutOfBounds(index, dataOffset, length);
+        }
+        bytes calldata data = signatures[dataStart:dataStart + dataLength];
+        if (!SignatureChecker.isValidERC1271SignatureNow(member, actionHash, data)) {
+            revert ConsortiumInvalidContractSignature(index, member);
+        }
     }
 
     function _addMember(address member, uint8 roles) private {

@@ -190,6 +190,7 @@ contract Tender is ReentrancyGuardTransient {
     error TenderBondForfeited(address bidder);
     error TenderBondNotForfeitable(address bidder);
     error TenderBondAlreadySettled(address bidder);
+    error TenderBondShort(uint256 bond, uint256 received);
 
     /// @param consortium_ the authority of every tender cloned from this implementation
     /// @param agreementImplementation_ the Agreement escrow cloned on acceptance
@@ -221,7 +222,8 @@ contract Tender is ReentrancyGuardTransient {
     /// The first commitment pulls the bid bond (the caller must have approved it).
     /// @param commitment keccak256(abi.encode(chainid, tender, bidder, price, salt, docHash))
     /// @dev Anyone may bid. Emits {BidCommitted}. Reverts with {TenderBidTooLate} after the
-    /// bidding deadline and {TenderWrongStage} once cancelled.
+    /// bidding deadline, {TenderWrongStage} once cancelled, and {TenderBondShort} when less
+    /// than the bond arrives (a fee-on-transfer token).
     function commitBid(bytes32 commitment) external {
         if (!_commitBid(commitment)) _pullBond();
     }
@@ -669,8 +671,16 @@ contract Tender is ReentrancyGuardTransient {
         emit BidCommitted(msg.sender, commitment, replaced);
     }
 
+    /// @dev Pulls the bond from the caller and checks it arrived whole: a token that takes a
+    /// fee on transfer (switched on at any time, like USDT's) would otherwise leave the tender
+    /// short of what it owes, and the last bond withdrawal would fail.
     function _pullBond() private {
-        token().safeTransferFrom(msg.sender, address(this), bond());
+        IERC20 token_ = token();
+        uint256 amount = bond();
+        uint256 before = token_.balanceOf(address(this));
+        token_.safeTransferFrom(msg.sender, address(this), amount);
+        uint256 received = token_.balanceOf(address(this)) - before;
+        if (received < amount) revert TenderBondShort(amount, received);
     }
 
     function _leads(

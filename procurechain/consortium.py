@@ -6,6 +6,12 @@ collected so far. Signers on different machines pass it around; each ``sign`` re
 checks it was not tampered with and that it is meant for the chain and consortium it is
 connected to, adds one signature and writes the file atomically. Anyone may then
 ``execute`` it once enough members with the required roles have signed or approved on-chain.
+
+A member that is a contract wallet (a Safe, a multisig of its own) signs through EIP-1271:
+its owner signs the wallet's message for the action hash (:func:`sign_as_contract`), or any
+data the wallet accepts is added with :func:`add_contract_signature`. Such a signature can
+change its answer at any time, so :func:`status` asks every wallet again (a capped
+``eth_call``) and :func:`execute` leaves out the ones that do not verify now.
 """
 
 from __future__ import annotations
@@ -18,13 +24,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from eth_abi import encode
 from eth_account import Account
 from eth_account.messages import SignableMessage, encode_typed_data
 from eth_utils import is_address, keccak, to_checksum_address
 
 from procurechain import network
 from procurechain.calls import Call
-from procurechain.errors import ProcurechainError, register_sentences
+from procurechain.errors import ProcurechainError, decode_revert, describe_error, register_sentences
 
 __all__ = [
     "BUNDLE_FORMAT",
@@ -34,7 +41,9 @@ __all__ = [
     "Action",
     "Proposal",
     "ProposalStatus",
+    "add_contract_signature",
     "approve",
+    "check_contract_signature",
     "execute",
     "next_nonce",
     "pack_signatures",
@@ -43,8 +52,10 @@ __all__ = [
     "role_bits",
     "role_names",
     "sign",
+    "sign_as_contract",
     "signature_bytes",
     "status",
+    "wallet_message",
 ]
 
 DOMAIN_NAME = "procurechain Consortium"
@@ -52,6 +63,12 @@ DOMAIN_VERSION = "1"
 BUNDLE_FORMAT = "procurechain-proposal/1"
 DEFAULT_TTL = 7 * 24 * 3600
 APPROVED_HASH_V = 1
+CONTRACT_SIGNATURE_V = 0
+ENTRY_LENGTH = 65
+EIP1271_MAGIC = bytes.fromhex("1626ba7e")
+# A contract signature whose check needs more gas than this is left out: a wallet that burns
+# gas cannot make the submitter pay for it (the contract itself forwards all it is given).
+CONTRACT_CHECK_GAS = 500_000
 
 ROLES: dict[str, int] = {
     "agency": 1 << 0,
@@ -99,11 +116,16 @@ register_sentences(
         "propose it again",
         "ConsortiumNonceUsed": "nonce {nonce} was already used: this proposal (or another with "
         "the same nonce) was executed; propose again for a new nonce",
-        "ConsortiumSignatureLength": "the packed signatures are {length} bytes, not a multiple "
-        "of 65",
+        "ConsortiumSignatureLength": "the packed signatures ({length} bytes) are not whole 65-byte "
+        "entries followed by contract-signature data; pack them with the library",
         "ConsortiumBelowThreshold": "{signers} signatures count but the consortium needs "
         "{threshold}; collect more signatures",
         "ConsortiumInvalidSignature": "signature #{index} is not a valid signature",
+        "ConsortiumInvalidContractSignature": "contract wallet {signer} (signature #{index}) does "
+        "not accept its signature now (it refused, reverted or ran out of gas); leave it out (the "
+        "library does) or ask its owner to sign again",
+        "ConsortiumContractSignatureOutOfBounds": "contract signature #{index} points at data "
+        "(offset {dataOffset}) outside the {length} signature bytes; pack them with the library",
         "ConsortiumMalleableSignature": "signature #{index} has a high s value (malleable) and "
         "is refused",
         "ConsortiumSignersNotSorted": "signer #{index} ({signer}) is not after {previous}: "
@@ -181,13 +203,18 @@ class Action:
 
 @dataclass
 class Proposal:
-    """A proposal bundle: an action for one consortium on one chain, and its signatures."""
+    """A proposal bundle: an action for one consortium on one chain, and its signatures.
+
+    ``signatures`` holds members' 65-byte ECDSA signatures, ``contract_signatures`` the data
+    member contracts accept through EIP-1271 (checked on chain, not when the file is read).
+    """
 
     chain_id: int
     consortium: str
     action: Action
     description: str
     signatures: dict[str, bytes] = field(default_factory=dict)
+    contract_signatures: dict[str, bytes] = field(default_factory=dict)
 
     @property
     def action_hash(self) -> bytes:
@@ -213,7 +240,11 @@ class Proposal:
             "actionHash": "0x" + self.action_hash.hex(),
             "signatures": [
                 {"signer": signer, "signature": "0x" + signature.hex()}
-                for signer, signature in sorted(self.signatures.items(), key=_address_key)
+                if signer in self.signatures
+                else {"signer": signer, "type": "contract", "signature": "0x" + signature.hex()}
+                for signer, signature in sorted(
+                    {**self.contract_signatures, **self.signatures}.items(), key=_address_key
+                )
             ],
         }
 
@@ -254,7 +285,11 @@ class Proposal:
             if not isinstance(entries, list):
                 raise ProcurechainError(f"{source}: 'signatures' must be a list")
             parsed = [
-                (_address(e["signer"], "signer"), _hex_bytes(e["signature"], "signature"))
+                (
+                    _address(e["signer"], "signer"),
+                    _hex_bytes(e["signature"], "signature"),
+                    e.get("type", "ecdsa"),
+                )
                 for e in entries
             ]
         except (KeyError, TypeError, ValueError, AttributeError) as err:
@@ -267,11 +302,19 @@ class Proposal:
                 f"{source} was changed after it was proposed: its action no longer matches its "
                 "hash; ask the proposer for the original file"
             )
-        for signer, signature in parsed:
-            if signer in proposal.signatures:
+        for signer, signature, kind in parsed:
+            if signer in proposal.signatures or signer in proposal.contract_signatures:
                 raise ProcurechainError(f"{source} holds two signatures of {signer}")
-            _verify_signature(proposal.action_hash, signer, signature, source)
-            proposal.signatures[signer] = signature
+            if kind == "contract":
+                proposal.contract_signatures[signer] = signature
+            elif kind == "ecdsa":
+                _verify_signature(proposal.action_hash, signer, signature, source)
+                proposal.signatures[signer] = signature
+            else:
+                raise ProcurechainError(
+                    f"{source}: the signature of {signer} has unknown type {kind!r} "
+                    "(expected 'ecdsa' or 'contract')"
+                )
         return proposal
 
     def save(self, path: str | os.PathLike[str]) -> Path:
@@ -318,7 +361,13 @@ class Proposal:
 
 @dataclass(frozen=True)
 class ProposalStatus:
-    """Where a proposal stands on chain."""
+    """Where a proposal stands on chain.
+
+    ``signed`` lists members with an ECDSA signature in the bundle, ``signed_by_contract``
+    member contracts whose EIP-1271 signature verifies now (and that did not also approve
+    on-chain), ``left_out`` every signature in the bundle that does not count, with the reason
+    (no longer a member, or a contract signature that does not verify now).
+    """
 
     threshold: int
     required_roles: int
@@ -331,6 +380,8 @@ class ProposalStatus:
     roles_present: int
     nonce_used: bool
     expired: bool
+    signed_by_contract: list[str] = field(default_factory=list)
+    left_out: dict[str, str] = field(default_factory=dict)
 
     @property
     def roles_missing(self) -> int:
@@ -354,6 +405,7 @@ class ProposalStatus:
             reasons.append("its deadline has passed; propose it again")
         if len(self.counted) < self.threshold:
             reasons.append(f"{len(self.counted)} of {self.threshold} required approvals are in")
+            reasons.extend(f"{who} does not count: {why}" for who, why in self.left_out.items())
         if self.roles_missing:
             reasons.append(
                 f"still needs a signer with role {', '.join(role_names(self.roles_missing))}"
@@ -504,6 +556,133 @@ def sign(proposal: Proposal, consortium: Any, account: Any) -> Proposal:
     return proposal
 
 
+_WALLET_TYPES = {
+    "EIP712Domain": [
+        {"name": "chainId", "type": "uint256"},
+        {"name": "verifyingContract", "type": "address"},
+    ],
+    "SafeMessage": [{"name": "message", "type": "bytes"}],
+}
+
+
+def wallet_message(proposal: Proposal, wallet: str) -> SignableMessage:
+    """What an owner of the member contract ``wallet`` signs so that the wallet signs the
+    proposal: Safe's ``SafeMessage(bytes message)`` with ``message`` = the action hash, under
+    the wallet's domain (chain id, wallet address), as Safe's CompatibilityFallbackHandler and
+    ``contracts/test/ContractSigner.sol`` verify it."""
+    return encode_typed_data(
+        full_message={
+            "types": _WALLET_TYPES,
+            "primaryType": "SafeMessage",
+            "domain": {"chainId": proposal.chain_id, "verifyingContract": wallet},
+            "message": {"message": proposal.action_hash},
+        }
+    )
+
+
+def check_contract_signature(
+    proposal: Proposal, consortium: Any, member: str, data: bytes
+) -> str | None:
+    """Ask member contract ``member`` now whether ``data`` is its signature of the proposal,
+    exactly as ``execute`` will: through the consortium's ``isValidContractSignature`` (EIP-1271
+    in a staticcall from the consortium), with at most :data:`CONTRACT_CHECK_GAS` gas.
+
+    Returns:
+        ``None`` if the wallet accepts, else why not, in a few words.
+    """
+    from ape import chain
+
+    web3 = chain.provider.web3
+    wallet = to_checksum_address(member)
+    verdict = _eth_call(
+        web3,
+        str(consortium.address),
+        consortium.isValidContractSignature.encode_input(wallet, proposal.action_hash, data),
+    )
+    if isinstance(verdict, bytes) and verdict[:32] == (1).to_bytes(32, "big"):
+        return None
+    # Refused: ask the wallet directly (not static) only to say why.
+    question = keccak(text="isValidSignature(bytes32,bytes)")[:4] + encode(
+        ["bytes32", "bytes"], [proposal.action_hash, data]
+    )
+    answer = _eth_call(web3, wallet, question, sender=str(consortium.address))
+    if isinstance(answer, str):
+        return answer
+    if answer[:32] == EIP1271_MAGIC + bytes(28):
+        return "the wallet accepts only when it may change state (it writes or calls out)"
+    return "the wallet does not accept the signature"
+
+
+def _eth_call(web3: Any, to: str, data: bytes, sender: str | None = None) -> bytes | str:
+    """The return data of a gas-capped ``eth_call``, or why it failed (a short sentence)."""
+    request: dict[str, Any] = {
+        "to": to_checksum_address(to),
+        "data": "0x" + bytes(data).hex(),
+        "gas": CONTRACT_CHECK_GAS,
+    }
+    if sender is not None:
+        request["from"] = to_checksum_address(sender)
+    try:
+        return bytes(web3.eth.call(request))
+    except Exception as err:  # web3 raises several types for reverts and exhausted gas
+        revert = getattr(err, "data", None)
+        if isinstance(revert, str) and revert.startswith("0x") and len(revert) > 2:
+            decoded = decode_revert(bytes.fromhex(revert[2:]))
+            if decoded:
+                return f"the wallet reverted ({describe_error(*decoded)})"
+        message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        return f"the wallet's check failed within {CONTRACT_CHECK_GAS:,} gas ({message[:120]})"
+
+
+def add_contract_signature(
+    proposal: Proposal, consortium: Any, member: Any, data: bytes
+) -> Proposal:
+    """Add member contract ``member``'s EIP-1271 signature ``data`` (whatever the wallet's
+    ``isValidSignature(actionHash, data)`` accepts: e.g. its owners' signatures of
+    :func:`wallet_message`, or empty for a Safe that signed the message on chain).
+
+    Raises:
+        ProcurechainError: wrong chain or consortium, not a member, not a contract, or the
+            wallet does not accept the data now (the bundle is then unchanged).
+    """
+    _check_target(proposal, consortium)
+    wallet = to_checksum_address(str(getattr(member, "address", member)))
+    if not consortium.isMember(wallet):
+        raise ProcurechainError(f"{wallet} is not a member of consortium {proposal.consortium}")
+    from ape import chain
+
+    if not chain.provider.get_code(wallet):
+        raise ProcurechainError(
+            f"{wallet} is not a contract; an account with a key signs with `sign`"
+        )
+    if wallet in proposal.signatures:
+        raise ProcurechainError(f"the bundle already holds an ECDSA signature of {wallet}")
+    problem = check_contract_signature(proposal, consortium, wallet, bytes(data))
+    if problem is not None:
+        raise ProcurechainError(
+            f"{wallet} does not accept this signature now: {problem}; the bundle is unchanged"
+        )
+    proposal.contract_signatures[wallet] = bytes(data)
+    return proposal
+
+
+def sign_as_contract(proposal: Proposal, consortium: Any, member: Any, owner: Any) -> Proposal:
+    """Sign for member contract ``member`` as its owner ``owner`` (an Ape account): ``owner``
+    signs :func:`wallet_message`, and the signature is added as the wallet's EIP-1271
+    signature once the wallet accepts it (a 1-of-1 Safe, ``ContractSigner``).
+
+    Raises:
+        ProcurechainError: as :func:`add_contract_signature` (e.g. ``owner`` is not the
+            wallet's owner), or the owner declined to sign.
+    """
+    _check_target(proposal, consortium)
+    wallet = to_checksum_address(str(getattr(member, "address", member)))
+    signature = owner.sign_message(wallet_message(proposal, wallet))
+    if signature is None:
+        raise ProcurechainError(f"{owner.address} declined to sign; the bundle is unchanged")
+    return add_contract_signature(proposal, consortium, wallet, signature_bytes(signature))
+
+
 def approve(proposal: Proposal, consortium: Any, account: Any) -> Any:
     """Approve the proposal's action hash on-chain from ``account`` (for hardware or contract
     wallets); returns the receipt."""
@@ -534,7 +713,11 @@ def _subjects(proposal: Proposal, consortium: Any) -> tuple[int, list[str]]:
 
 
 def status(proposal: Proposal, consortium: Any) -> ProposalStatus:
-    """Who signed or approved, who is missing, who is recused, which roles are still needed."""
+    """Who signed or approved, who is missing, who is recused, which roles are still needed.
+
+    Every contract signature is checked again now (a capped ``eth_call`` of the wallet's
+    ``isValidSignature``); one that does not verify is listed in ``left_out`` and not counted.
+    """
     from ape import chain
 
     _check_target(proposal, consortium)
@@ -550,9 +733,23 @@ def status(proposal: Proposal, consortium: Any) -> ProposalStatus:
             if int.from_bytes(bytes(consortium.conflictOf(address, subject)), "big"):
                 recused[address] = subject
                 break
+    left_out = {
+        signer: "not a member (any more)"
+        for signer in [*proposal.signatures, *proposal.contract_signatures]
+        if signer not in members
+    }
     signed = [a for a in proposal.signatures if a in members]
     onchain = [a for a in members if consortium.isApproved(a, digest)]
-    counted = sorted({*signed, *onchain} - set(recused), key=lambda a: int(a, 16))
+    by_contract = []
+    for member, data in proposal.contract_signatures.items():
+        if member not in members or member in recused or member in onchain:
+            continue
+        problem = check_contract_signature(proposal, consortium, member, data)
+        if problem is None:
+            by_contract.append(member)
+        else:
+            left_out[member] = problem
+    counted = sorted({*signed, *by_contract, *onchain} - set(recused), key=lambda a: int(a, 16))
     roles_present = 0
     for address in counted:
         roles_present |= members[address]
@@ -569,26 +766,50 @@ def status(proposal: Proposal, consortium: Any) -> ProposalStatus:
         roles_present=roles_present,
         nonce_used=bool(consortium.isNonceUsed(proposal.action.nonce)),
         expired=chain.pending_timestamp > proposal.action.deadline,
+        signed_by_contract=by_contract,
+        left_out=left_out,
     )
 
 
-def pack_signatures(proposal: Proposal, signers: Iterable[str]) -> bytes:
-    """Pack the given signers' entries, sorted by address: their bundle signature if there is
-    one, otherwise an on-chain approval marker (r = address, s = 0, v = 1)."""
-    packed = b""
-    for signer in sorted(set(signers), key=lambda a: int(a, 16)):
+def pack_signatures(
+    proposal: Proposal, signers: Iterable[str], contract_signers: Iterable[str] | None = None
+) -> bytes:
+    """Pack the given signers' entries, sorted by address, as ``execute`` takes them.
+
+    Each signer gets its bundle ECDSA signature if there is one; else its contract signature
+    (when it is in ``contract_signers``, default: every contract signature in the bundle):
+    an entry (r = the wallet, s = offset of its data, v = 0) whose data - a 32-byte length and
+    the bytes - follows the entries; else an on-chain approval marker (r = address, s = 0,
+    v = 1). A zero byte is appended when contract data would make the length a multiple of 65
+    (the contract reads a whole number of entries as entries only).
+    """
+    chosen = proposal.contract_signatures if contract_signers is None else contract_signers
+    use_contract = set(chosen)
+    ordered = sorted(set(signers), key=lambda a: int(a, 16))
+    head, tail = b"", b""
+    for signer in ordered:
+        address = bytes(12) + bytes.fromhex(signer[2:])
         if signer in proposal.signatures:
-            packed += proposal.signatures[signer]
+            head += proposal.signatures[signer]
+        elif signer in use_contract and signer in proposal.contract_signatures:
+            offset = ENTRY_LENGTH * len(ordered) + len(tail)
+            head += address + offset.to_bytes(32, "big") + bytes([CONTRACT_SIGNATURE_V])
+            data = proposal.contract_signatures[signer]
+            tail += len(data).to_bytes(32, "big") + data
         else:
-            packed += bytes(12) + bytes.fromhex(signer[2:]) + bytes(32) + bytes([APPROVED_HASH_V])
+            head += address + bytes(32) + bytes([APPROVED_HASH_V])
+    packed = head + tail
+    if tail and len(packed) % ENTRY_LENGTH == 0:
+        packed += b"\0"
     return packed
 
 
 def execute(proposal: Proposal, consortium: Any, sender: Any) -> Any:
     """Execute the proposal with every counted signature and approval; returns the receipt.
 
-    Recused members' signatures are left out (they would make the contract revert). Nothing is
-    sent when the proposal cannot pass.
+    Recused members' signatures, signatures of former members and contract signatures that do
+    not verify now are left out (they would make the contract revert). Nothing is sent when
+    the proposal cannot pass.
 
     Raises:
         ProcurechainError: not enough approvals, a required role missing, expired or used.
@@ -596,5 +817,5 @@ def execute(proposal: Proposal, consortium: Any, sender: Any) -> Any:
     current = status(proposal, consortium)
     if not current.executable:
         raise ProcurechainError("cannot execute yet: " + "; ".join(current.blockers()))
-    signatures = pack_signatures(proposal, current.counted)
+    signatures = pack_signatures(proposal, current.counted, current.signed_by_contract)
     return consortium.execute(proposal.action.as_tuple(), signatures, sender=sender)

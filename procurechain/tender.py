@@ -107,6 +107,8 @@ register_sentences(
         "TenderBondForfeited": "the bond of {bidder} was forfeited to the buyer",
         "TenderBondNotForfeitable": "the bond of {bidder} is not forfeited",
         "TenderBondAlreadySettled": "the bond of {bidder} was already paid out",
+        "TenderBondShort": "only {received} of the {bond} bond arrived (the token takes a fee on "
+        "transfer); this tender cannot hold bonds in that token",
         "RegistryNotConsortium": "{caller} is not the consortium; propose this through the "
         "consortium",
         "RegistryNotAgency": "{caller} is not a registered buying agency",

@@ -3,6 +3,7 @@
 ape run consortium members
 ape run consortium propose --function "setThreshold(uint256)" 4 --out p.json
 ape run consortium sign p.json --account auditor
+ape run consortium sign p.json --account wallet-owner --as-contract 0xWALLET
 ape run consortium status p.json
 ape run consortium execute p.json --account agency
 """
@@ -133,15 +134,28 @@ def propose(
 @cli.command(cls=Command)
 @bundle_argument
 @account_option()
+@click.option(
+    "--as-contract",
+    "wallet",
+    default=None,
+    help="Sign for this member contract (EIP-1271 wallet) as its owner.",
+)
 @one_line_errors
-def sign(bundle: Path, account: AccountAPI) -> None:
+def sign(bundle: Path, account: AccountAPI, wallet: str | None) -> None:
     """Add your signature to a proposal bundle (the file is rewritten atomically)."""
+    wallet_address = inputs.address(wallet, "--as-contract") if wallet else None
     proposal = cs.Proposal.load(bundle)
     consortium = _consortium_of(proposal)
     _check_open(proposal, consortium)
-    cs.sign(proposal, consortium, account)
+    if wallet_address is None:
+        cs.sign(proposal, consortium, account)
+        who = str(account.address)
+    else:
+        cs.sign_as_contract(proposal, consortium, wallet_address, account)
+        who = f"{wallet_address} (signed by its owner {account.address})"
     proposal.save(bundle)
-    click.echo(f"{account.address} signed {bundle} ({len(proposal.signatures)} signature(s))")
+    count = len(proposal.signatures) + len(proposal.contract_signatures)
+    click.echo(f"{who} signed {bundle} ({count} signature(s))")
 
 
 @cli.command(cls=Command)
@@ -189,9 +203,16 @@ def status(bundle: Path) -> None:
             mark = "signed"
         elif member in state.approved_onchain:
             mark = "approved on-chain"
+        elif member in state.signed_by_contract:
+            mark = "signed as a contract wallet (EIP-1271, valid now)"
+        elif member in state.left_out:
+            mark = f"signature left out: {state.left_out[member]}"
         else:
             mark = "missing"
         click.echo(f"  {member}  {', '.join(cs.role_names(roles)):<22} {mark}")
+    for signer, reason in state.left_out.items():
+        if signer not in state.members:
+            click.echo(f"  {signer}  signature left out: {reason}")
     if state.executable:
         click.echo("  ready to execute")
     else:
