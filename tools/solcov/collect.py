@@ -1,0 +1,424 @@
+"""Which instructions ran: Anvil's step traces, folded into pcs per bytecode.
+
+Every transaction is traced right after it is mined and every ``eth_call`` as it is made
+(tests revert the chain between them, so a trace taken later would see another chain).
+The hook sits on web3's ``HTTPProvider.make_request``, which Ape's Foundry provider uses;
+traces go to the same node through the same provider.
+
+A step trace (``structLogs``) gives pc, opcode, call depth and stack for each step. The code
+running at a depth is found from the stack of the step that entered it: the address operand
+of CALL/STATICCALL/DELEGATECALL/CALLCODE (for a clone, the proxy delegates to the
+implementation, whose code is then what runs), or for CREATE/CREATE2 the address pushed when
+the frame returns. Code is then named by its hash, fetched with ``eth_getCode``; creation
+frames are named by the hash of the runtime code they deployed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from eth_hash.auto import keccak
+
+TAKEN, FALLTHROUGH = 1, 2  # JUMPI directions, as bits
+SAMPLE = 48  # steps kept after the first run of each JUMPI direction
+REVERTED, RETURNED, STOPPED = -1, -2, -3  # how a sample's frame ended, when it did
+TRACE_OPTIONS = {
+    "disableStorage": True,
+    "disableMemory": True,
+    "enableMemory": False,
+    "disableStack": False,
+    "enableReturnData": False,
+}
+CALLS = frozenset({"CALL", "CALLCODE", "DELEGATECALL", "STATICCALL"})
+CREATES = frozenset({"CREATE", "CREATE2"})
+TRANSACTIONS = frozenset({"eth_sendRawTransaction", "eth_sendTransaction"})
+REWINDS = frozenset({"evm_revert", "anvil_revert", "anvil_reset"})
+
+
+@dataclass
+class CodeHits:
+    """What ran of one bytecode: executed pcs, and the directions each JUMPI took.
+
+    ``samples`` keeps, for the first run of each JUMPI direction, the pcs that ran next in
+    the same frame (ending with REVERTED/RETURNED/STOPPED if the frame ended): where the
+    direction leads in the source, when the bytecode alone does not tell.
+    """
+
+    pcs: set[int] = field(default_factory=set)
+    jumpi: dict[int, int] = field(default_factory=dict)  # pc -> TAKEN | FALLTHROUGH bits
+    samples: dict[tuple[int, int], list[int]] = field(default_factory=dict)  # (pc, bit) -> pcs
+    selectors: set[str] = field(default_factory=set)  # first 4 bytes of calldata of each run
+
+    def merge(self, other: CodeHits) -> None:
+        self.pcs |= other.pcs
+        self.selectors |= other.selectors
+        for pc, bits in other.jumpi.items():
+            self.jumpi[pc] = self.jumpi.get(pc, 0) | bits
+        for key, sample in other.samples.items():
+            self.samples.setdefault(key, sample)
+
+
+@dataclass
+class Hits:
+    """Hits of every bytecode seen, by (kind, runtime code hash); kind "runtime" or "creation"."""
+
+    code: dict[tuple[str, str], CodeHits] = field(default_factory=dict)
+    bytecode: dict[str, str] = field(default_factory=dict)  # runtime code hash -> hex code
+    traces: int = 0
+    steps: int = 0
+
+    def add(self, kind: str, code: bytes, hits: CodeHits) -> None:
+        digest = keccak(code).hex()
+        self.bytecode.setdefault(digest, code.hex())
+        self.code.setdefault((kind, digest), CodeHits()).merge(hits)
+
+    def merge(self, other: Hits) -> None:
+        self.bytecode.update(other.bytecode)
+        for key, hits in other.code.items():
+            self.code.setdefault(key, CodeHits()).merge(hits)
+        self.traces += other.traces
+        self.steps += other.steps
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "traces": self.traces,
+            "steps": self.steps,
+            "bytecode": self.bytecode,
+            "hits": [
+                {
+                    "kind": kind,
+                    "codehash": digest,
+                    "pcs": sorted(h.pcs),
+                    "jumpi": {str(pc): bits for pc, bits in sorted(h.jumpi.items())},
+                    "samples": {f"{pc}:{bit}": v for (pc, bit), v in sorted(h.samples.items())},
+                    "selectors": sorted(h.selectors),
+                }
+                for (kind, digest), h in sorted(self.code.items())
+            ],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Hits:
+        hits = cls(bytecode=dict(data["bytecode"]), traces=data["traces"], steps=data["steps"])
+        for entry in data["hits"]:
+            hits.code[(entry["kind"], entry["codehash"])] = CodeHits(
+                pcs=set(entry["pcs"]),
+                jumpi={int(pc): bits for pc, bits in entry["jumpi"].items()},
+                samples={
+                    (int(key.split(":")[0]), int(key.split(":")[1])): sample
+                    for key, sample in entry.get("samples", {}).items()
+                },
+                selectors=set(entry.get("selectors", [])),
+            )
+        return hits
+
+    @classmethod
+    def load(cls, folder: Path) -> Hits:
+        """All ``hits-*.json`` in ``folder`` (one per test process), merged."""
+        hits = cls()
+        for path in sorted(folder.glob("hits-*.json")):
+            hits.merge(cls.from_json(json.loads(path.read_text())))
+        return hits
+
+
+@dataclass
+class _Frame:
+    address: str | None  # None for a creation frame until it returns its address
+    hits: CodeHits = field(default_factory=CodeHits)
+    open_samples: list[list[int]] = field(default_factory=list)
+    dispatched: bool = False  # the selector was read
+
+
+@dataclass
+class FrameHits:
+    """What one trace executed, by the address whose code ran (creation frames apart)."""
+
+    runtime: dict[str, CodeHits] = field(default_factory=dict)
+    creation: dict[str, CodeHits] = field(default_factory=dict)  # by the created address
+
+
+def _address(word: str) -> str:
+    return "0x" + int(word, 16).to_bytes(32, "big")[-20:].hex()
+
+
+def fold_steps(steps: list[dict[str, Any]], to: str | None, created: str | None) -> FrameHits:
+    """Fold a ``structLogs`` list into executed pcs per code address.
+
+    Args:
+        steps: the trace's steps (pc, op, depth, stack).
+        to: the transaction's target, or None for a contract creation.
+        created: for a creation, the created address (None if the creation failed).
+    """
+    out = FrameHits()
+
+    def close(frame: _Frame, last_op: str | None, created_address: str | None) -> None:
+        end = {"REVERT": REVERTED, "INVALID": REVERTED, "RETURN": RETURNED, "STOP": RETURNED}
+        for sample in frame.open_samples:
+            sample.append(end.get(last_op or "", STOPPED))
+        if frame.address is not None:
+            out.runtime.setdefault(frame.address, CodeHits()).merge(frame.hits)
+        elif created_address is not None and int(created_address, 16) != 0:
+            out.creation.setdefault(created_address, CodeHits()).merge(frame.hits)
+
+    frames = [_Frame(to.lower() if to else None)]
+    prev: dict[str, Any] | None = None
+    for step in steps:
+        depth = step["depth"]
+        pc = step["pc"]
+        if prev is not None:
+            prev_depth = prev["depth"]
+            if depth > prev_depth:
+                if prev["op"] in CALLS:
+                    frames.append(_Frame(_address(prev["stack"][-2])))
+                else:  # CREATE/CREATE2: the address is known when the frame returns
+                    frames.append(_Frame(None))
+            elif depth < prev_depth:
+                # Back in the caller; the top of its stack is the call's result (for a
+                # creation, the new address or 0).
+                result = _address(step["stack"][-1]) if step.get("stack") else None
+                close(frames.pop(), prev["op"], result)
+            elif prev["op"] == "CALLDATALOAD" and not frames[-1].dispatched:
+                if int(prev["stack"][-1], 16) == 0:  # calldataload(0): the dispatcher
+                    frames[-1].dispatched = True
+                    word = int(step["stack"][-1], 16).to_bytes(32, "big")
+                    frames[-1].hits.selectors.add("0x" + word[:4].hex())
+            elif prev["op"] == "JUMPI":
+                condition = int(prev["stack"][-2], 16)
+                hits = frames[-1].hits
+                bit = TAKEN if condition else FALLTHROUGH
+                hits.jumpi[prev["pc"]] = hits.jumpi.get(prev["pc"], 0) | bit
+                if (prev["pc"], bit) not in hits.samples:
+                    sample: list[int] = []
+                    hits.samples[(prev["pc"], bit)] = sample
+                    frames[-1].open_samples.append(sample)
+        frame = frames[-1]
+        frame.hits.pcs.add(pc)
+        if frame.open_samples:
+            for sample in frame.open_samples:
+                sample.append(pc)
+            frame.open_samples = [s for s in frame.open_samples if len(s) < SAMPLE]
+        prev = step
+    last_op = prev["op"] if prev else None
+    while len(frames) > 1:  # frames still open when the trace ends (out of gas at depth)
+        close(frames.pop(), None, None)
+    close(frames[0], last_op, created)
+    return out
+
+
+Request = Callable[[str, list[Any]], dict[str, Any]]
+
+
+class Recorder:
+    """Collects hits from every transaction and call made while it is active."""
+
+    def __init__(self) -> None:
+        self.hits = Hits()
+        self.errors: list[str] = []
+        self._lock = threading.Lock()
+
+    def record(
+        self,
+        request: Request,
+        trace: dict[str, Any],
+        to: str | None,
+        created: str | None,
+        block: str,
+    ) -> None:
+        frames = fold_steps(trace.get("structLogs", []), to, created)
+        codes: dict[str, bytes] = {}
+
+        def code_at(address: str) -> bytes:
+            if address not in codes:
+                response = request("eth_getCode", [address, block])
+                codes[address] = bytes.fromhex(response.get("result", "0x")[2:])
+            return codes[address]
+
+        with self._lock:
+            self.hits.traces += 1
+            self.hits.steps += len(trace.get("structLogs", []))
+            for address, hits in frames.runtime.items():
+                if code := code_at(address):
+                    self.hits.add("runtime", code, hits)
+            for address, hits in frames.creation.items():
+                if code := code_at(address):
+                    self.hits.add("creation", code, hits)
+
+
+_recorders: list[Recorder] = []
+_original: Callable[..., bytes] | None = None
+
+
+@dataclass
+class _Node:
+    """What is known of one node (endpoint): blocks already looked at, transactions traced."""
+
+    scanned: int | None = None
+    traced: set[str] = field(default_factory=set)
+
+
+_nodes: dict[str, _Node] = {}
+
+
+def _trace_transaction(request: Request, node: _Node, tx_hash: str) -> None:
+    node.traced.add(tx_hash)
+    receipt = request("eth_getTransactionReceipt", [tx_hash]).get("result")
+    if not receipt:
+        return  # not mined (automine off): nothing ran yet
+    trace = request("debug_traceTransaction", [tx_hash, TRACE_OPTIONS])
+    if "result" not in trace:
+        _error(f"debug_traceTransaction {tx_hash}: {trace.get('error')}")
+        return
+    for recorder in list(_recorders):
+        recorder.record(
+            request,
+            trace["result"],
+            receipt.get("to"),
+            receipt.get("contractAddress"),
+            receipt["blockNumber"],
+        )
+
+
+def _trace_call(request: Request, params: list[Any]) -> None:
+    call = dict(params[0])
+    block = params[1] if len(params) > 1 and params[1] is not None else "latest"
+    options: dict[str, Any] = dict(TRACE_OPTIONS)
+    if len(params) > 2 and params[2]:
+        options["stateOverrides"] = params[2]
+    trace = request("debug_traceCall", [call, block, options])
+    if "result" not in trace:
+        _error(f"debug_traceCall: {trace.get('error')}")
+        return
+    # Code created inside a simulated call is not on chain: such frames are dropped.
+    for recorder in list(_recorders):
+        recorder.record(request, trace["result"], call.get("to"), None, block)
+
+
+def _head(request: Request) -> int | None:
+    response = request("eth_blockNumber", [])
+    return int(response["result"], 16) if "result" in response else None
+
+
+def _scan(request: Request, node: _Node) -> None:
+    """Trace the transactions other processes (``ape run`` in a subprocess) mined on this node."""
+    head = _head(request)
+    if head is None:
+        return
+    first = head + 1 if node.scanned is None else node.scanned + 1
+    for number in range(first, head + 1):
+        block = request("eth_getBlockByNumber", [hex(number), False]).get("result") or {}
+        for tx_hash in block.get("transactions", []):
+            if tx_hash not in node.traced:
+                _trace_transaction(request, node, tx_hash)
+    node.scanned = head
+
+
+def _error(message: str) -> None:
+    for recorder in list(_recorders):
+        recorder.errors.append(message)
+
+
+@contextmanager
+def _reported(what: str) -> Iterator[None]:
+    """Tracing never breaks the request it rides on: a failure is kept for the summary."""
+    try:
+        yield
+    except Exception as err:
+        _error(f"{what}: {type(err).__name__}: {err}")
+
+
+WATCHED = TRANSACTIONS | REWINDS | {"eth_call", "eth_estimateGas"}
+
+
+def _requester(provider: Any, raw: Callable[..., bytes]) -> Request:
+    """JSON-RPC through ``provider`` below web3's request caches and middleware (and so
+    below this module's hook)."""
+
+    def request(rpc: str, args: list[Any]) -> dict[str, Any]:
+        data = provider.encode_rpc_request(rpc, args)
+        return json.loads(raw(provider, rpc, data))
+
+    return request
+
+
+def _install() -> None:
+    """Hook ``HTTPProvider._make_request``: web3 caches each provider's ``make_request`` in
+    its middleware chain when the provider is first used, but looks this one up per call."""
+    global _original
+    if _original is not None:
+        return
+    from web3 import HTTPProvider
+
+    raw = HTTPProvider._make_request
+    _original = raw
+
+    def _make_request(self: Any, method: str, request_data: bytes) -> bytes:
+        if not _recorders or method not in WATCHED:
+            return raw(self, method, request_data)
+        request = _requester(self, raw)
+        node = _nodes.setdefault(str(self.endpoint_uri), _Node())
+        with _reported(f"before {method}"):
+            if node.scanned is None:
+                node.scanned = _head(request)  # blocks from here on count
+            elif method in REWINDS:
+                # The chain is about to lose its recent blocks: trace what others mined first.
+                _scan(request, node)
+        answer = raw(self, method, request_data)
+        with _reported(f"after {method}"):
+            response = json.loads(answer)
+            params = json.loads(request_data).get("params") or []
+            failed = "error" in response
+            if method in TRANSACTIONS and not failed and response.get("result"):
+                _trace_transaction(request, node, response["result"])
+            elif method == "eth_call" or (method == "eth_estimateGas" and failed):
+                # A failing estimate is all that runs of a transaction Ape refuses to send.
+                _trace_call(request, list(params))
+            elif method in REWINDS and not failed:
+                node.scanned = _head(request)
+                node.traced.clear()
+        return answer
+
+    HTTPProvider._make_request = _make_request  # type: ignore[method-assign]
+
+
+def scan_all() -> None:
+    """Trace what other processes mined since the last look, on every node seen (at exit)."""
+    from web3 import HTTPProvider
+
+    if _original is None:
+        return
+    for uri, node in _nodes.items():
+        if not uri.startswith("http") or node.scanned is None:
+            continue
+        with _reported(f"last scan of {uri}"):
+            _scan(_requester(HTTPProvider(uri), _original), node)
+
+
+@contextmanager
+def recording() -> Iterator[Recorder]:
+    """Record the hits of every transaction and call this process makes inside the block."""
+    _install()
+    if not _recorders:
+        _nodes.clear()  # blocks mined while nobody recorded are not this recorder's
+    recorder = Recorder()
+    _recorders.append(recorder)
+    try:
+        yield recorder
+    finally:
+        _recorders.remove(recorder)
+
+
+def write(hits: Hits, folder: Path) -> Path:
+    """Save ``hits`` as ``folder/hits-<pid>.json`` (atomically)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"hits-{os.getpid()}.json"
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(hits.to_json()))
+    tmp.replace(path)
+    return path
