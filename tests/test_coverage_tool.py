@@ -1,0 +1,102 @@
+"""The coverage tool (tools/solcov) on a contract of known shape: what ran is reported hit,
+what did not is reported missed, so `make coverage` cannot report 100% by accident."""
+
+from pathlib import Path
+
+import ape
+import pytest
+
+from solcov import collect
+from solcov.analysis import FileResult
+from solcov.build import compile_project
+from solcov.report import make_report
+
+from conftest import PROJECT
+
+PROBE = "contracts/test/CoverageProbe.sol"
+# EIP-1167 minimal proxy creation code around the implementation address.
+CLONE_PREFIX = "3d602d80600a3d3981f3363d3d373d3d3d363d73"
+CLONE_SUFFIX = "5af43d82803e903d91602b57fd5bf3"
+
+
+@pytest.fixture(scope="module")
+def build(project):
+    assert project.CoverageProbe  # Ape compiles it, so its settings are in .build/
+    return compile_project(PROJECT, [PROBE])
+
+
+def line_of(text: str) -> int:
+    """The line of the probe that contains ``text``."""
+    lines = (PROJECT / PROBE).read_text().splitlines()
+    return next(i for i, line in enumerate(lines, 1) if text in line)
+
+
+def probe_result(build, hits) -> FileResult:
+    report = make_report(PROJECT, hits, [PROBE], [], build=build)
+    return report.results[PROBE]
+
+
+def outcomes(result: FileResult, text: str) -> dict[str, bool]:
+    return next(b.covered for b in result.branches if b.point.line == line_of(text))
+
+
+def clone_of(deployer, chain, implementation) -> str:
+    """An EIP-1167 clone of ``implementation``, deployed from raw creation code."""
+    code = CLONE_PREFIX + implementation.address[2:].lower() + CLONE_SUFFIX
+    web3 = chain.provider.web3
+    tx_hash = web3.eth.send_transaction({"from": deployer.address, "data": "0x" + code})
+    return web3.eth.wait_for_transaction_receipt(tx_hash)["contractAddress"]
+
+
+def test_ran_lines_and_outcomes_are_hit_the_rest_missed(build, deployer, project):
+    with collect.recording() as recorder:
+        probe = deployer.deploy(project.CoverageProbe)
+        probe.store(5, sender=deployer)  # the check passes: outcome "false" only
+        assert probe.step(4) == 2  # an eth_call, even value: the if body only
+    assert not recorder.errors
+    result = probe_result(build, recorder.hits)
+
+    assert result.lines[line_of("_value = value;")] is True
+    assert result.lines[line_of("emit Stored(value);")] is True
+    assert result.lines[line_of("return value / 2;")] is True
+    assert result.lines[line_of("return 3 * value + 1;")] is False
+    assert result.lines[line_of("return _value;")] is False  # value() never called
+
+    assert outcomes(result, "if (value > LIMIT)") == {"true": False, "false": True}
+    assert outcomes(result, "if (value % 2 == 0)") == {"true": True, "false": False}
+    hit, total = result.branch_figures
+    assert (hit, total) == (2, 4)
+    hit, total = result.line_figures
+    assert 0 < hit < total
+
+
+def test_a_reverted_call_and_a_clone_count_for_the_implementation(build, deployer, chain, project):
+    probe = deployer.deploy(project.CoverageProbe)
+    with collect.recording() as recorder:
+        clone = project.CoverageProbe.at(clone_of(deployer, chain, probe))
+        with ape.reverts(clone.CoverageProbeTooLarge, value=101, limit=100):
+            clone.store(101, sender=deployer)
+        assert clone.step(3) == 10
+        assert clone.value() == 0
+    assert not recorder.errors
+    result = probe_result(build, recorder.hits)
+
+    # Only the clone ran: its delegated code is the probe's.
+    assert outcomes(result, "if (value > LIMIT)") == {"true": True, "false": False}
+    assert outcomes(result, "if (value % 2 == 0)") == {"true": False, "false": True}
+    assert result.lines[line_of("return 3 * value + 1;")] is True
+    assert result.lines[line_of("return _value;")] is True
+    assert result.lines[line_of("_value = value;")] is False
+
+
+def test_the_report_names_every_gap_without_a_reason(build, deployer, project, tmp_path: Path):
+    with collect.recording() as recorder:
+        probe = deployer.deploy(project.CoverageProbe)
+        probe.store(7, sender=deployer)
+    report = make_report(PROJECT, recorder.hits, [PROBE], [], build=build)
+    problems = report.problems(min_lines=100, min_branches=95)
+    assert any("lines" in p and "< 100%" in p for p in problems)
+    gaps = {(g.line, g.outcome) for g in report.gaps[PROBE]}
+    assert (line_of("if (value > LIMIT)"), "true") in gaps
+    assert (line_of("if (value % 2 == 0)"), "true") in gaps
+    assert all(g.reason is None for g in report.gaps[PROBE])
