@@ -15,12 +15,13 @@ SOLC := $(SOLCX_DIR)/solc-v$(SOLC_VERSION)
 # `ape` run from the venv, with the venv's bin (anvil) first on PATH.
 APE := PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/ape
 
-.PHONY: help setup compile demo test lint format bench clean prereqs solc
+.PHONY: help setup compile demo test lint format bench coverage clean prereqs solc
 
 help:
 	@echo "make demo    run the reference procurement on a local Anvil (sets everything up first)"
 	@echo "make test    lint + the whole test suite (sets everything up first)"
 	@echo "make bench   gas benchmarks, written to docs/benchmarks.md"
+	@echo "make coverage  Solidity line/branch coverage of the tests, written to docs/coverage.md"
 	@echo "make lint    ruff (check + format --check) and solhint"
 	@echo "make format  apply ruff's formatting"
 	@echo "make clean   remove the venv, node_modules, build output and stamps"
@@ -85,6 +86,19 @@ demo: compile
 # Gas side by side with Safe v1.4.1 on one Anvil; writes docs/benchmarks.{md,json}.
 bench: compile
 	@PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m bench
+
+# The whole suite traced step by step on Anvil (tools/solcov), mapped through solc's source maps
+# onto the production contracts; writes docs/coverage.{md,json} even when a test fails, and
+# fails when a test fails or a target (100% lines, 95% branches, a reason for every gap) is missed.
+COVERAGE_HITS := out/coverage
+coverage: compile
+	@rm -f $(COVERAGE_HITS)/hits-*.json
+	@echo "==> ape test, traced for coverage"
+	@export PYTHONPATH="$(CURDIR)/tools$${PYTHONPATH:+:$$PYTHONPATH}"; tests=0; report=0; \
+	PROCURECHAIN_COVERAGE=$(COVERAGE_HITS) $(APE) test -p solcov.plugin $(TEST_ARGS) || tests=$$?; \
+	echo "==> coverage report"; \
+	$(BIN)/python -m solcov report --hits $(COVERAGE_HITS) || report=$$?; \
+	[ $$tests -eq 0 ] || exit $$tests; exit $$report
 
 clean:
 	rm -rf $(VENV) node_modules .build $(STAMPS)
