@@ -50,7 +50,7 @@ def clone_of(deployer, chain, implementation) -> str:
 
 def test_ran_lines_and_outcomes_are_hit_the_rest_missed(build, deployer, project):
     with collect.recording() as recorder:
-        probe = deployer.deploy(project.CoverageProbe)
+        probe = deployer.deploy(project.CoverageProbe, 1)  # constructor: outcome "false" only
         probe.store(5, sender=deployer)  # the check passes: outcome "false" only
         assert probe.step(4) == 2  # an eth_call, even value: the if body only
     assert not recorder.errors
@@ -61,18 +61,22 @@ def test_ran_lines_and_outcomes_are_hit_the_rest_missed(build, deployer, project
     assert result.lines[line_of("return value / 2;")] is True
     assert result.lines[line_of("return 3 * value + 1;")] is False
     assert result.lines[line_of("return _value;")] is False  # value() never called
+    assert result.lines[line_of("emit Stored(initial);")] is True  # the constructor
 
     assert outcomes(result, "if (value > LIMIT)") == {"true": False, "false": True}
     assert outcomes(result, "if (value % 2 == 0)") == {"true": True, "false": False}
+    assert outcomes(result, "if (initial > LIMIT)") == {"true": False, "false": True}
     hit, total = result.branch_figures
-    assert (hit, total) == (2, 4)
+    assert (hit, total) == (3, 6)
     hit, total = result.line_figures
     assert 0 < hit < total
 
 
-def test_a_reverted_call_and_a_clone_count_for_the_implementation(build, deployer, chain, project):
-    probe = deployer.deploy(project.CoverageProbe)
+def test_reverts_and_a_clone_count_for_the_implementation(build, deployer, chain, project):
+    probe = deployer.deploy(project.CoverageProbe, 0)
     with collect.recording() as recorder:
+        with ape.reverts(project.CoverageProbe.CoverageProbeTooLarge, initial=101, limit=100):
+            deployer.deploy(project.CoverageProbe, 101)  # deploys nothing: named by its init code
         clone = project.CoverageProbe.at(clone_of(deployer, chain, probe))
         with ape.reverts(clone.CoverageProbeTooLarge, value=101, limit=100):
             clone.store(101, sender=deployer)
@@ -81,6 +85,8 @@ def test_a_reverted_call_and_a_clone_count_for_the_implementation(build, deploye
     assert not recorder.errors
     result = probe_result(build, recorder.hits)
 
+    assert outcomes(result, "if (initial > LIMIT)") == {"true": True, "false": False}
+    assert result.lines[line_of("emit Stored(initial);")] is False
     # Only the clone ran: its delegated code is the probe's.
     assert outcomes(result, "if (value > LIMIT)") == {"true": True, "false": False}
     assert outcomes(result, "if (value % 2 == 0)") == {"true": False, "false": True}
@@ -91,7 +97,7 @@ def test_a_reverted_call_and_a_clone_count_for_the_implementation(build, deploye
 
 def test_the_report_names_every_gap_without_a_reason(build, deployer, project, tmp_path: Path):
     with collect.recording() as recorder:
-        probe = deployer.deploy(project.CoverageProbe)
+        probe = deployer.deploy(project.CoverageProbe, 2)
         probe.store(7, sender=deployer)
     report = make_report(PROJECT, recorder.hits, [PROBE], [], build=build)
     problems = report.problems(min_lines=100, min_branches=95)

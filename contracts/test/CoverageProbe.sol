@@ -15,6 +15,13 @@ contract CoverageProbe {
     /// @notice `value` was stored.
     event Stored(uint256 value);
 
+    /// @notice Starts at `initial`. Emits {Stored}; reverts with {CoverageProbeTooLarge} above {LIMIT}.
+    constructor(uint256 initial) {
+        if (initial > LIMIT) revert CoverageProbeTooLarge(initial, LIMIT);
+        _value = initial;
+        emit Stored(initial);
+    }
+
     /// @notice Stores `value`. Emits {Stored}; reverts with {CoverageProbeTooLarge} above {LIMIT}.
     function store(uint256 value) external {
         if (value > LIMIT) revert CoverageProbeTooLarge(value, LIMIT);

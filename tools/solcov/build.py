@@ -2,9 +2,9 @@
 
 Ape keeps only the creation bytecode's source map, so the contracts are compiled once more
 here, through the same solc and with the settings Ape recorded in ``.build/__local__.json``
-(via-IR, optimiser runs, EVM version, remappings). Output selection does not change the
-bytecode, so what this build describes is what the tests deployed; :func:`match_runtime`
-checks that for every contract seen on chain.
+(via-IR, optimiser runs, EVM version) and the remappings of ape-config.yaml. Output
+selection does not change the bytecode; the runtime code of every contract compiled here is
+checked against Ape's build, and :func:`match_runtime` names the code seen on chain.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from solcov.sourcemap import Instruction, instructions
 
@@ -68,21 +70,32 @@ def solc_binary(version: str) -> Path:
     return binary
 
 
-def ape_settings(project: Path) -> tuple[str, dict[str, Any], list[str]]:
-    """The solc version, settings and source files of Ape's last compilation."""
+def ape_settings(project: Path) -> tuple[str, list[dict[str, Any]], dict[str, str]]:
+    """What Ape compiled with: the solc version, the candidate settings, and the runtime
+    bytecode of every contract in its build.
+
+    Ape records the settings of its last compilation batch, and puts remappings in them only
+    when that batch used one; the metadata (and so the bytecode) of a contract depends on
+    them. So both variants are candidates: with the remappings of ape-config.yaml, without.
+    """
     manifest_path = project / ".build" / "__local__.json"
     if not manifest_path.exists():
         raise BuildError(f"{manifest_path} is missing: run `ape compile` first")
     manifest = json.loads(manifest_path.read_text())
     compilers = [c for c in manifest.get("compilers", []) if c.get("name") == "solidity"]
-    if len(compilers) != 1:
-        raise BuildError(
-            f"expected one solidity compiler in {manifest_path}, found {len(compilers)}"
-        )
-    settings = dict(compilers[0]["settings"])
-    files = sorted(settings.pop("outputSelection"))
+    if not compilers:
+        raise BuildError(f"no solidity compilation in {manifest_path}: run `ape compile` first")
     version = compilers[0]["version"].split("+")[0]
-    return version, settings, files
+    base = {k: v for k, v in compilers[0]["settings"].items() if k != "outputSelection"}
+    base.pop("remappings", None)
+    config = yaml.safe_load((project / "ape-config.yaml").read_text()) or {}
+    remappings = sorted((config.get("solidity") or {}).get("import_remapping") or [])
+    candidates = [{**base, "remappings": remappings}, base] if remappings else [base]
+    runtime = {
+        name: ct.get("runtimeBytecode", {}).get("bytecode", "0x")[2:]
+        for name, ct in manifest.get("contractTypes", {}).items()
+    }
+    return version, candidates, runtime
 
 
 def standard_input(
@@ -127,10 +140,8 @@ def run_solc(project: Path, version: str, solc_input: dict[str, Any], cache: Pat
     return output
 
 
-def compile_project(
-    project: Path, targets: list[str] | None = None, cache: Path | None = None
-) -> Build:
-    """Compile ``targets`` (default: every file Ape compiled) as Ape did, with source maps.
+def compile_project(project: Path, targets: list[str], cache: Path | None = None) -> Build:
+    """Compile ``targets`` as Ape did, with source maps, and check the bytecode is Ape's.
 
     Args:
         project: the project folder (holds ape-config.yaml and .build/).
@@ -142,16 +153,39 @@ def compile_project(
         The build: sources, ASTs and decoded bytecode of every contract in ``targets``.
 
     Raises:
-        BuildError: Ape has not compiled yet, solc is missing, or solc rejects the input.
+        BuildError: Ape has not compiled yet, solc is missing or rejects the input, or no
+            settings give the bytecode Ape built.
     """
-    version, settings, files = ape_settings(project)
-    targets = targets or files
-    unknown = [t for t in targets if t not in files]
-    if unknown:
-        raise BuildError(f"{', '.join(unknown)} not in Ape's build: run `ape compile` first")
-    # Only the targets' own files: the metadata (and so the bytecode) names just the sources a
-    # contract imports, whatever else is in the input.
-    output = run_solc(project, version, standard_input(project, settings, targets, targets), cache)
+    version, candidates, ape_runtime = ape_settings(project)
+    missing = [t for t in targets if not (project / t).is_file()]
+    if missing:
+        raise BuildError(f"{', '.join(missing)}: no such file under {project}")
+    differs = ""
+    for settings in candidates:
+        solc_input = standard_input(project, settings, targets, targets)
+        output = run_solc(project, version, solc_input, cache)
+        differs = _differs_from_ape(output, targets, ape_runtime)
+        if not differs:
+            return _build(project, output, targets)
+    raise BuildError(
+        f"solc's bytecode for {differs} differs from Ape's build: run `ape compile` (or"
+        " `ape compile --force`) and try again"
+    )
+
+
+def _differs_from_ape(output: dict[str, Any], targets: list[str], ape: dict[str, str]) -> str:
+    """The first contract whose runtime code is not what Ape built ("" if none)."""
+    for path in targets:
+        for name, contract in output.get("contracts", {}).get(path, {}).items():
+            code = contract["evm"]["deployedBytecode"]["object"]
+            if code and name not in ape:
+                return f"{name} (not in .build/)"
+            if code and ape[name] != code:
+                return name
+    return ""
+
+
+def _build(project: Path, output: dict[str, Any], targets: list[str]) -> Build:
     sources = {entry["id"]: path for path, entry in output["sources"].items()}
     build = Build(
         sources=sources,
@@ -193,5 +227,13 @@ def match_runtime(build: Build, onchain: bytes) -> str | None:
         if kind != "runtime" or len(code.bytecode) != len(onchain):
             continue
         if _masked(onchain, code.masked) == _masked(code.bytecode, code.masked):
+            return name
+    return None
+
+
+def match_creation(build: Build, initcode: bytes) -> str | None:
+    """The contract whose creation code ``initcode`` starts with (constructor arguments follow)."""
+    for (name, kind), code in build.codes.items():
+        if kind == "creation" and initcode.startswith(code.bytecode):
             return name
     return None

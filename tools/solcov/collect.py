@@ -18,11 +18,14 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from http.client import HTTPConnection, HTTPException, HTTPSConnection
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from eth_hash.auto import keccak
 
@@ -40,6 +43,7 @@ CALLS = frozenset({"CALL", "CALLCODE", "DELEGATECALL", "STATICCALL"})
 CREATES = frozenset({"CREATE", "CREATE2"})
 TRANSACTIONS = frozenset({"eth_sendRawTransaction", "eth_sendTransaction"})
 REWINDS = frozenset({"evm_revert", "anvil_revert", "anvil_reset"})
+CODE_CHANGES = frozenset({"anvil_setCode", "hardhat_setCode", "anvil_loadState"})
 
 
 @dataclass
@@ -67,7 +71,8 @@ class CodeHits:
 
 @dataclass
 class Hits:
-    """Hits of every bytecode seen, by (kind, runtime code hash); kind "runtime" or "creation"."""
+    """Hits of every bytecode seen, by (kind, code hash): "runtime" and "creation" by the
+    runtime code's hash, "initcode" (a creation that deployed nothing) by the init code's."""
 
     code: dict[tuple[str, str], CodeHits] = field(default_factory=dict)
     bytecode: dict[str, str] = field(default_factory=dict)  # runtime code hash -> hex code
@@ -142,6 +147,7 @@ class FrameHits:
 
     runtime: dict[str, CodeHits] = field(default_factory=dict)
     creation: dict[str, CodeHits] = field(default_factory=dict)  # by the created address
+    top_creation: CodeHits | None = None  # a contract-creating transaction's own frame
 
 
 def _address(word: str) -> str:
@@ -208,7 +214,11 @@ def fold_steps(steps: list[dict[str, Any]], to: str | None, created: str | None)
     last_op = prev["op"] if prev else None
     while len(frames) > 1:  # frames still open when the trace ends (out of gas at depth)
         close(frames.pop(), None, None)
-    close(frames[0], last_op, created)
+    if to is None:
+        close(frames[0], last_op, None)
+        out.top_creation = frames[0].hits
+    else:
+        close(frames[0], last_op, created)
     return out
 
 
@@ -230,15 +240,23 @@ class Recorder:
         to: str | None,
         created: str | None,
         block: str,
+        initcode: bytes = b"",
+        codes: dict[str, bytes] | None = None,
     ) -> None:
+        """Fold one trace in. A creation is named by the runtime code it deployed or, if it
+        failed, by its init code (matched against the contracts' creation code later)."""
         frames = fold_steps(trace.get("structLogs", []), to, created)
-        codes: dict[str, bytes] = {}
+        codes = {} if codes is None else codes
 
         def code_at(address: str) -> bytes:
-            if address not in codes:
-                response = request("eth_getCode", [address, block])
-                codes[address] = bytes.fromhex(response.get("result", "0x")[2:])
-            return codes[address]
+            # Code that ran stays at its address until the chain is rewound (or set).
+            if address in codes:
+                return codes[address]
+            response = request("eth_getCode", [address, block])
+            code = bytes.fromhex(response.get("result", "0x")[2:])
+            if code:
+                codes[address] = code
+            return code
 
         with self._lock:
             self.hits.traces += 1
@@ -249,32 +267,84 @@ class Recorder:
             for address, hits in frames.creation.items():
                 if code := code_at(address):
                     self.hits.add("creation", code, hits)
+            if frames.top_creation is not None:
+                deployed = code_at(created) if created else b""
+                if deployed:
+                    self.hits.add("creation", deployed, frames.top_creation)
+                elif initcode:
+                    self.hits.add("initcode", initcode, frames.top_creation)
 
 
 _recorders: list[Recorder] = []
 _original: Callable[..., bytes] | None = None
 
 
+class _Client:
+    """A keep-alive JSON-RPC client for the tracer's own requests: web3's requests session
+    costs milliseconds a call (it reads the proxy settings every time), and there are tens
+    of thousands of these calls."""
+
+    def __init__(self, uri: str) -> None:
+        url = urlsplit(uri)
+        self._factory = HTTPSConnection if url.scheme == "https" else HTTPConnection
+        self._host, self._port = url.hostname or "127.0.0.1", url.port
+        self._path = url.path or "/"
+        self._connection: HTTPConnection | None = None
+        self._id = 0
+
+    def __call__(self, method: str, params: list[Any]) -> dict[str, Any]:
+        self._id += 1
+        body = json.dumps({"jsonrpc": "2.0", "id": self._id, "method": method, "params": params})
+        for attempt in (1, 2):
+            if self._connection is None:
+                self._connection = self._factory(self._host, self._port, timeout=300)
+            try:
+                self._connection.request(
+                    "POST", self._path, body, {"Content-Type": "application/json"}
+                )
+                return json.loads(self._connection.getresponse().read())
+            except (OSError, HTTPException):
+                self._connection.close()
+                self._connection = None
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+
 @dataclass
 class _Node:
-    """What is known of one node (endpoint): blocks already looked at, transactions traced."""
+    """What is known of one node (endpoint): blocks already looked at, transactions traced,
+    and the code at each address (valid until the chain is rewound or code is set)."""
 
+    request: Request
     scanned: int | None = None
     traced: set[str] = field(default_factory=set)
+    codes: dict[str, bytes] = field(default_factory=dict)
 
 
 _nodes: dict[str, _Node] = {}
 
 
-def _trace_transaction(request: Request, node: _Node, tx_hash: str) -> None:
+def _trace_transaction(node: _Node, tx_hash: str) -> None:
+    request = node.request
     node.traced.add(tx_hash)
-    receipt = request("eth_getTransactionReceipt", [tx_hash]).get("result")
+    receipt = None
+    for wait in (0, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2):  # Anvil mines just after answering
+        time.sleep(wait)
+        receipt = request("eth_getTransactionReceipt", [tx_hash]).get("result")
+        if receipt:
+            break
     if not receipt:
-        return  # not mined (automine off): nothing ran yet
+        _error(f"{tx_hash} was not mined within 4 s: not traced")
+        return
     trace = request("debug_traceTransaction", [tx_hash, TRACE_OPTIONS])
     if "result" not in trace:
         _error(f"debug_traceTransaction {tx_hash}: {trace.get('error')}")
         return
+    initcode = b""
+    if receipt.get("to") is None:
+        tx = request("eth_getTransactionByHash", [tx_hash]).get("result") or {}
+        initcode = bytes.fromhex((tx.get("input") or "0x")[2:])
     for recorder in list(_recorders):
         recorder.record(
             request,
@@ -282,22 +352,27 @@ def _trace_transaction(request: Request, node: _Node, tx_hash: str) -> None:
             receipt.get("to"),
             receipt.get("contractAddress"),
             receipt["blockNumber"],
+            initcode,
+            node.codes,
         )
 
 
-def _trace_call(request: Request, params: list[Any]) -> None:
+def _trace_call(node: _Node, params: list[Any]) -> None:
     call = dict(params[0])
     block = params[1] if len(params) > 1 and params[1] is not None else "latest"
     options: dict[str, Any] = dict(TRACE_OPTIONS)
     if len(params) > 2 and params[2]:
         options["stateOverrides"] = params[2]
-    trace = request("debug_traceCall", [call, block, options])
+    trace = node.request("debug_traceCall", [call, block, options])
     if "result" not in trace:
         _error(f"debug_traceCall: {trace.get('error')}")
         return
-    # Code created inside a simulated call is not on chain: such frames are dropped.
+    # Code created inside a simulated call is not on chain: such frames are dropped; a
+    # simulated deployment is named by its init code. State overrides may change code.
+    codes = None if len(options) > len(TRACE_OPTIONS) else node.codes
+    initcode = bytes.fromhex((call.get("data") or call.get("input") or "0x")[2:])
     for recorder in list(_recorders):
-        recorder.record(request, trace["result"], call.get("to"), None, block)
+        recorder.record(node.request, trace["result"], call.get("to"), None, block, initcode, codes)
 
 
 def _head(request: Request) -> int | None:
@@ -305,17 +380,16 @@ def _head(request: Request) -> int | None:
     return int(response["result"], 16) if "result" in response else None
 
 
-def _scan(request: Request, node: _Node) -> None:
+def _scan(node: _Node) -> None:
     """Trace the transactions other processes (``ape run`` in a subprocess) mined on this node."""
-    head = _head(request)
-    if head is None:
+    head = _head(node.request)
+    if head is None or node.scanned is None:
         return
-    first = head + 1 if node.scanned is None else node.scanned + 1
-    for number in range(first, head + 1):
-        block = request("eth_getBlockByNumber", [hex(number), False]).get("result") or {}
+    for number in range(node.scanned + 1, head + 1):
+        block = node.request("eth_getBlockByNumber", [hex(number), False]).get("result") or {}
         for tx_hash in block.get("transactions", []):
             if tx_hash not in node.traced:
-                _trace_transaction(request, node, tx_hash)
+                _trace_transaction(node, tx_hash)
     node.scanned = head
 
 
@@ -333,18 +407,13 @@ def _reported(what: str) -> Iterator[None]:
         _error(f"{what}: {type(err).__name__}: {err}")
 
 
-WATCHED = TRANSACTIONS | REWINDS | {"eth_call", "eth_estimateGas"}
+WATCHED = TRANSACTIONS | REWINDS | CODE_CHANGES | {"eth_call", "eth_estimateGas"}
 
 
-def _requester(provider: Any, raw: Callable[..., bytes]) -> Request:
-    """JSON-RPC through ``provider`` below web3's request caches and middleware (and so
-    below this module's hook)."""
-
-    def request(rpc: str, args: list[Any]) -> dict[str, Any]:
-        data = provider.encode_rpc_request(rpc, args)
-        return json.loads(raw(provider, rpc, data))
-
-    return request
+def _node(uri: str) -> _Node:
+    if uri not in _nodes:
+        _nodes[uri] = _Node(_Client(uri))
+    return _nodes[uri]
 
 
 def _install() -> None:
@@ -359,29 +428,31 @@ def _install() -> None:
     _original = raw
 
     def _make_request(self: Any, method: str, request_data: bytes) -> bytes:
-        if not _recorders or method not in WATCHED:
+        uri = str(self.endpoint_uri)
+        if not _recorders or method not in WATCHED or not uri.startswith("http"):
             return raw(self, method, request_data)
-        request = _requester(self, raw)
-        node = _nodes.setdefault(str(self.endpoint_uri), _Node())
+        node = _node(uri)
         with _reported(f"before {method}"):
             if node.scanned is None:
-                node.scanned = _head(request)  # blocks from here on count
+                node.scanned = _head(node.request)  # blocks from here on count
             elif method in REWINDS:
                 # The chain is about to lose its recent blocks: trace what others mined first.
-                _scan(request, node)
+                _scan(node)
         answer = raw(self, method, request_data)
         with _reported(f"after {method}"):
             response = json.loads(answer)
             params = json.loads(request_data).get("params") or []
             failed = "error" in response
             if method in TRANSACTIONS and not failed and response.get("result"):
-                _trace_transaction(request, node, response["result"])
+                _trace_transaction(node, response["result"])
             elif method == "eth_call" or (method == "eth_estimateGas" and failed):
                 # A failing estimate is all that runs of a transaction Ape refuses to send.
-                _trace_call(request, list(params))
+                _trace_call(node, list(params))
             elif method in REWINDS and not failed:
-                node.scanned = _head(request)
+                node.scanned = _head(node.request)
                 node.traced.clear()
+            if method in REWINDS or method in CODE_CHANGES:
+                node.codes.clear()
         return answer
 
     HTTPProvider._make_request = _make_request  # type: ignore[method-assign]
@@ -389,15 +460,9 @@ def _install() -> None:
 
 def scan_all() -> None:
     """Trace what other processes mined since the last look, on every node seen (at exit)."""
-    from web3 import HTTPProvider
-
-    if _original is None:
-        return
     for uri, node in _nodes.items():
-        if not uri.startswith("http") or node.scanned is None:
-            continue
         with _reported(f"last scan of {uri}"):
-            _scan(_requester(HTTPProvider(uri), _original), node)
+            _scan(node)
 
 
 @contextmanager

@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 
 from solcov.analysis import OUTCOMES, FileResult, Mapping, build_mapping, coverage
-from solcov.build import Build, compile_project, match_runtime
+from solcov.build import Build, compile_project, match_creation, match_runtime
 from solcov.collect import CodeHits, Hits
 
 
@@ -51,6 +51,7 @@ class Gap:
     kind: str
     outcome: str
     reason: str | None
+    unnamed: bool = False  # a direction ran whose outcome the code could not tell
 
 
 @dataclass
@@ -112,13 +113,18 @@ def hits_by_contract(build: Build, hits: Hits) -> tuple[dict[tuple[str, str], Co
     """The hits of each compiled contract (by its runtime code on chain); and how many codes
     seen on chain are none of them (test doubles, clones' proxies, tokens)."""
     out: dict[tuple[str, str], CodeHits] = {}
+    kinds = {digest: kind for kind, digest in hits.code}
     names: dict[str, str | None] = {
-        digest: match_runtime(build, bytes.fromhex(code)) for digest, code in hits.bytecode.items()
+        digest: (match_creation if kinds.get(digest) == "initcode" else match_runtime)(
+            build, bytes.fromhex(code)
+        )
+        for digest, code in hits.bytecode.items()
     }
     for (kind, digest), code_hits in hits.code.items():
         name = names.get(digest)
         if name is not None:
-            out.setdefault((name, kind), CodeHits()).merge(code_hits)
+            key = (name, "creation" if kind == "initcode" else kind)
+            out.setdefault(key, CodeHits()).merge(code_hits)
     return out, sum(1 for name in names.values() if name is None)
 
 
@@ -165,6 +171,7 @@ def make_report(
                         branch.point.kind,
                         outcome,
                         reason.reason if reason else None,
+                        branch.unnamed,
                     )
                 )
         report.gaps[path] = gaps
