@@ -288,6 +288,7 @@ def _branch(
     for outcome, ids in inside.items():
         others = set().union(*(v for o, v in inside.items() if o != outcome))
         point.callees[outcome] = {graph.places[i] for i in ids - others - outside}
+    point.after = {graph.places[i] for i in outside - set().union(*inside.values())}
     return point
 
 
@@ -489,22 +490,34 @@ def _static_path(code: Code, pc: int) -> list[int]:
     return path
 
 
-def _decide(code: Code, path: list[int], file: int, point: BranchPoint) -> str | None:
-    """The outcome of ``point`` that the run of pcs ``path`` (from a JUMPI direction) is in."""
+def _decide(
+    code: Code, path: list[int], file: int, point: BranchPoint, user: frozenset[int]
+) -> str | None:
+    """The outcome of ``point`` that the run of pcs ``path`` (from a JUMPI direction) is in.
+
+    The first instruction that maps into an outcome's part (or into a function only that
+    part calls) decides. Code past the node (in its function, or a function only called
+    outside the parts) decides for the outcome of going past, but only if no other
+    function's code ran before it: that code may be the part's, shared with another place.
+    """
     first, past = OUTCOMES[point.kind]
+    if (point.kind == "if" and "false" in point.parts) or point.kind in ("?:", "try"):
+        past = ""  # going past the node says nothing
     conditional = any(
         code.instructions[pc].op == JUMPI for pc in path if pc >= 0 and pc in code.instructions
     )
     if point.reverts and path and path[-1] == REVERTED and not conditional:
         return first
+    elsewhere = False  # code of another function ran first
     for pc in path:
         instruction = code.instructions.get(pc)
-        if instruction is None:
-            continue
+        if instruction is None or instruction.file not in user:
+            continue  # compiler-generated code
         here = (instruction.start, instruction.length)
-        if instruction.file == file:
-            if _inside(point.range, here) or _inside(here, point.within):
-                continue  # the node itself or an enclosing one; the condition
+        mine = instruction.file == file
+        if mine and (_inside(point.range, here) or _inside(here, point.within)):
+            continue  # the node itself or an enclosing one; the condition
+        if mine:
             for outcome, part in point.parts.items():
                 if _inside(here, part):
                     return outcome
@@ -513,14 +526,13 @@ def _decide(code: Code, path: list[int], file: int, point: BranchPoint) -> str |
                     return first  # the error's arguments are built on the failing path only
                 continue
             if _inside(here, point.function):
-                if point.kind == "if" and "false" in point.parts:
-                    return None
-                return past if point.kind not in ("?:", "try") else None
+                return past if past and not elsewhere else None
         for outcome, callees in point.callees.items():
-            if any(
-                source == instruction.file and _inside(here, where) for source, where in callees
-            ):
+            if any(source == instruction.file and _inside(here, at) for source, at in callees):
                 return outcome
+        if any(source == instruction.file and _inside(here, at) for source, at in point.after):
+            return past if past and not elsewhere else None
+        elsewhere = True
     return None
 
 
@@ -597,7 +609,7 @@ def build_mapping(build: Build, paths: list[str]) -> Mapping:
             elif point.kind == "try":
                 labels = _try_polarity(code, pc)
             else:
-                labels = _labels(code, pc, instruction.file, point)
+                labels = _labels(code, pc, instruction.file, point, frozenset(build.sources))
             if point is None or labels is None:
                 mapping.checks[path].append((key, pc))  # a compiler-generated check
                 continue
@@ -606,12 +618,14 @@ def build_mapping(build: Build, paths: list[str]) -> Mapping:
     return mapping
 
 
-def _labels(code: Code, pc: int, file: int, point: BranchPoint) -> dict[int, str | None]:
+def _labels(
+    code: Code, pc: int, file: int, point: BranchPoint, user: frozenset[int]
+) -> dict[int, str | None]:
     target = _previous(code, pc)
     paths_from = {FALLTHROUGH: _static_path(code, pc + 1)}
     if target is not None and target.push is not None:
         paths_from[TAKEN] = _static_path(code, target.push)
-    decided = {d: _decide(code, p, file, point) for d, p in paths_from.items()}
+    decided = {d: _decide(code, p, file, point, user) for d, p in paths_from.items()}
     return resolve(decided, point.kind)
 
 
@@ -649,7 +663,7 @@ def _adopt(mapping: Mapping, ids: dict[int, str]) -> None:
                 kept.append((key, pc))
                 continue
             point = min(candidates, key=lambda b: b.within[1])
-            labels = _labels(code, pc, jumpi.file, point)
+            labels = _labels(code, pc, jumpi.file, point, frozenset(mapping.build.sources))
             mapping.anchors[(path, point.anchor)].append(Anchor(key, pc, labels))
         mapping.checks[path] = kept
 
@@ -707,7 +721,8 @@ def _branch_result(
             continue
         code = mapping.build.codes[anchor.code]
         sample = code_hits.samples.get((anchor.pc, bits)) if code_hits else None
-        outcome = _decide(code, sample, file, point) if sample else None
+        user = frozenset(mapping.build.sources)
+        outcome = _decide(code, sample, file, point, user) if sample else None
         if outcome is None:
             outcome = anchor.static.get(bits)
         if outcome is None:
