@@ -9,9 +9,12 @@ compiler-generated Yul belong to none. A statement with instructions is hit when
 them ran. The optimiser leaves some statements without instructions of their own (an
 inlined internal call, storage writes packed into one SSTORE, a ``return`` of a value
 already on the stack). Such a statement is still measured when it can be inferred: it ran
-if a later statement of the same block ran (statements of a block run in order), or, for
-the first statement of an ``if`` body or loop body, if that branch outcome ran. Otherwise it
-is listed as not measurable and left out of the totals.
+if a later statement of the same block ran (statements of a block run in order); the first
+statement of a block ran if the branch outcome entering the block ran, if code of the block
+ran, or, in a function without modifiers, if the function was called (its selector was
+dispatched to; a constructor: its contract was created); a call to an internal function
+called from nowhere else ran if that function's body did. Otherwise the statement is
+listed as not measurable and left out of the totals.
 
 Branches. A branch point is an ``if``, a ``?:``, a short-circuit ``&&``/``||``, a loop, a
 ``try`` or a ``require``/``assert``. Its JUMPIs are those whose source range is exactly the
@@ -34,7 +37,16 @@ from typing import Any
 
 from solcov.build import Build, Code
 from solcov.collect import FALLTHROUGH, REVERTED, TAKEN, CodeHits
-from solcov.sourcemap import CALL_OPS, HALTS, INVALID, ISZERO, JUMP, JUMPI, REVERT
+from solcov.sourcemap import (
+    CALL_OPS,
+    HALTS,
+    INVALID,
+    ISZERO,
+    JUMP,
+    JUMPI,
+    REVERT,
+    Instruction,
+)
 
 STATEMENTS = frozenset(
     {
@@ -455,7 +467,7 @@ def _innermost(statements: list[Statement], here: Range) -> Statement | None:
     return best
 
 
-def _previous(code: Code, pc: int) -> Any:
+def _previous(code: Code, pc: int) -> Instruction | None:
     """The instruction right before ``pc``."""
     for size in range(1, 34):
         instruction = code.instructions.get(pc - size)
@@ -614,7 +626,7 @@ def build_mapping(build: Build, paths: list[str]) -> Mapping:
                 mapping.checks[path].append((key, pc))  # a compiler-generated check
                 continue
             mapping.anchors[(path, point.anchor)].append(Anchor(key, pc, labels))
-    _adopt(mapping, ids)
+    _adopt(mapping)
     return mapping
 
 
@@ -629,7 +641,7 @@ def _labels(
     return resolve(decided, point.kind)
 
 
-def _adopt(mapping: Mapping, ids: dict[int, str]) -> None:
+def _adopt(mapping: Mapping) -> None:
     """Branch points with no JUMPI of their own range take the JUMPI that tests their
     condition: one mapped inside the condition (``if (i + 1 < count)`` may map its JUMPI to
     the comparison), or one mapped to the whole function or contract right after code of the

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -242,6 +243,15 @@ subprocesses are not traced (their transactions are).
 """
 
 
+def _why_no_code(kind: str, code: str) -> str:
+    """The usual reason the optimiser left a statement without instructions of its own."""
+    if kind == "Return":
+        return "it returns values already computed"
+    if re.fullmatch(r"[\w.]+\(.*\)", code):
+        return "a call inlined where it stands; the called function's lines are measured"
+    return "its effect is merged into the code of the statements around it"
+
+
 def _table(report: Report) -> list[str]:
     rows = [
         "| Contract | Lines | Branches | Functions | Not measurable |",
@@ -267,8 +277,8 @@ def markdown(report: Report, min_lines: float, min_branches: float) -> str:
         "",
         *_table(report),
         "",
-        f"Targets: {min_lines:g}% of lines and at least {min_branches:g}% of branch outcomes"
-        " of each production contract; every uncovered outcome has a reason.",
+        f"Targets, for each production contract: {min_lines:g}% of lines, at least"
+        f" {min_branches:g}% of branch outcomes, and a reason for every outcome that never ran.",
         "",
     ]
     problems = report.problems(min_lines, min_branches)
@@ -289,7 +299,7 @@ def markdown(report: Report, min_lines: float, min_branches: float) -> str:
         missed_lines = [line for line, hit in result.lines.items() if not hit]
         gaps = report.gaps[path]
         if not missed_lines and not gaps:
-            lines += ["Every line and every branch outcome ran.", ""]
+            lines.append("Every line and every branch outcome ran.")
         for line in missed_lines:
             lines.append(f"- line `{name}:{line}` never ran: `{source.line_text(line)}`")
         for gap in gaps:
@@ -308,9 +318,10 @@ def markdown(report: Report, min_lines: float, min_branches: float) -> str:
             " directions ran (not counted)."
         )
         for statement in result.unmeasured:
+            code = source.snippet(statement.range)
             lines.append(
-                f"  - statement without code of its own, nothing to infer from:"
-                f" `{name}:{statement.line}` `{source.snippet(statement.range)}`"
+                f"  - `{name}:{statement.line}` `{code}`: no code of its own"
+                f" ({_why_no_code(statement.kind, code)}) and nothing to infer from"
             )
         for point in result.not_in_bytecode:
             lines.append(
