@@ -1,6 +1,8 @@
 """The coverage tool (tools/solcov) on a contract of known shape: what ran is reported hit,
 what did not is reported missed, so `make coverage` cannot report 100% by accident."""
 
+import subprocess
+import sys
 from pathlib import Path
 
 import ape
@@ -103,6 +105,40 @@ def test_reverts_and_a_clone_count_for_the_implementation(build, deployer, chain
     assert result.lines[line_of("return 3 * value + 1;")] is True
     assert result.lines[line_of("return _value;")] is True
     assert result.lines[line_of("_value = value;")] is False
+
+
+SEND_FROM_ANOTHER_PROCESS = """
+import json, sys, urllib.request
+uri, sender, to, data = sys.argv[1:]
+tx = {"from": sender, "to": to, "data": data, "gas": hex(200_000)}
+body = {"jsonrpc": "2.0", "id": 1, "method": "eth_sendTransaction", "params": [tx]}
+headers = {"Content-Type": "application/json"}
+request = urllib.request.Request(uri, json.dumps(body).encode(), headers)
+print(json.load(urllib.request.urlopen(request))["result"])
+"""
+
+
+def test_a_transaction_from_another_process_is_traced_before_the_chain_rewinds(
+    build, deployer, chain, project
+):
+    probe = deployer.deploy(project.CoverageProbe, 0)
+    with collect.recording() as recorder:
+        snapshot = chain.snapshot()
+        data = probe.store.encode_input(7).hex()
+        args = [chain.provider.uri, deployer.address, probe.address, "0x" + data.removeprefix("0x")]
+        sent = subprocess.run(
+            [sys.executable, "-c", SEND_FROM_ANOTHER_PROCESS, *args],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert sent.stdout.startswith("0x")
+        assert probe.value() == 7
+        chain.restore(snapshot)  # evm_revert: what the other process mined is traced first
+    assert not recorder.errors
+    result = probe_result(build, recorder.hits)
+    assert result.lines[line_of("emit Stored(value);")] is True
+    assert outcomes(result, "if (value > LIMIT)") == {"true": False, "false": True}
 
 
 def test_the_report_names_every_gap_without_a_reason(build, deployer, project, tmp_path: Path):

@@ -407,7 +407,8 @@ def _reported(what: str) -> Iterator[None]:
         _error(f"{what}: {type(err).__name__}: {err}")
 
 
-WATCHED = TRANSACTIONS | REWINDS | CODE_CHANGES | {"eth_call", "eth_estimateGas"}
+# evm_snapshot marks where a rewind will go back to: blocks from there on are to be scanned.
+WATCHED = TRANSACTIONS | REWINDS | CODE_CHANGES | {"eth_call", "eth_estimateGas", "evm_snapshot"}
 
 
 def _node(uri: str) -> _Node:
