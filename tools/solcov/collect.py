@@ -1,16 +1,20 @@
 """Which instructions ran: Anvil's step traces, folded into pcs per bytecode.
 
-Every transaction is traced right after it is mined and every ``eth_call`` as it is made
-(tests revert the chain between them, so a trace taken later would see another chain).
-The hook sits on web3's ``HTTPProvider.make_request``, which Ape's Foundry provider uses;
-traces go to the same node through the same provider.
+Every transaction is traced as soon as its receipt exists and every ``eth_call`` (and
+failing gas estimate) as it is made: tests rewind the chain between them, so a trace taken
+later would see another chain. Before a rewind (``evm_revert``), transactions that other
+processes (``ape run`` subprocesses) mined since the last look are traced too. The hook sits
+on web3's ``HTTPProvider._make_request``, below the request caches and middleware that Ape's
+Foundry provider builds; the traces themselves go to the same node over a connection of
+their own.
 
 A step trace (``structLogs``) gives pc, opcode, call depth and stack for each step. The code
 running at a depth is found from the stack of the step that entered it: the address operand
 of CALL/STATICCALL/DELEGATECALL/CALLCODE (for a clone, the proxy delegates to the
 implementation, whose code is then what runs), or for CREATE/CREATE2 the address pushed when
 the frame returns. Code is then named by its hash, fetched with ``eth_getCode``; creation
-frames are named by the hash of the runtime code they deployed.
+frames are named by the hash of the runtime code they deployed, or, when the creation
+failed, by their init code.
 """
 
 from __future__ import annotations
@@ -40,7 +44,6 @@ TRACE_OPTIONS = {
     "enableReturnData": False,
 }
 CALLS = frozenset({"CALL", "CALLCODE", "DELEGATECALL", "STATICCALL"})
-CREATES = frozenset({"CREATE", "CREATE2"})
 TRANSACTIONS = frozenset({"eth_sendRawTransaction", "eth_sendTransaction"})
 REWINDS = frozenset({"evm_revert", "anvil_revert", "anvil_reset"})
 CODE_CHANGES = frozenset({"anvil_setCode", "hardhat_setCode", "anvil_loadState"})
