@@ -318,6 +318,21 @@ def test_permit_path_needs_one_transaction(chain, tender, tusd, deployer, bidder
     assert tender.bidOf(bidder_a)[0] is True
 
 
+def test_replacing_a_bid_with_a_permit_pulls_no_second_bond(
+    chain, tender, tusd, deployer, bidder_a
+):
+    tusd.mint(bidder_a, 2 * BOND, sender=deployer)
+    for nonce, price in ((0, 45_000 * DUSD), (1, 44_000 * DUSD)):
+        price, salt, doc = opening(chain, tender, bidder_a, price, nonce)
+        sealed = commitment(chain.chain_id, str(tender.address), bidder_a.address, price, salt, doc)
+        deadline = chain.pending_timestamp + 3600
+        v, r, s = sign_permit(tusd, bidder_a, str(tender.address), BOND, deadline)
+        tender.commitBidWithPermit(sealed, deadline, v, r, s, sender=bidder_a)
+        assert tender.bidOf(bidder_a)[0] is True
+    assert tusd.balanceOf(tender) == BOND  # one bond, however many times the bid is replaced
+    assert tusd.balanceOf(bidder_a) == BOND
+
+
 def test_front_run_permit_does_not_grief(chain, tender, tusd, deployer, bidder_a, stranger):
     tusd.mint(bidder_a, BOND, sender=deployer)
     price, salt, doc = opening(chain, tender, bidder_a, 45_000 * DUSD)
@@ -387,9 +402,11 @@ def test_cancel_refunds_every_bond_before_the_reveal_deadline(
     to_reveal(chain, tender)
     reveal(tender, bidder_a, a)
     reason = keccak(text="budget withdrawn")
+    assert tender.cancelledAt() == 0
     receipt = tender.cancel(reason, sender=consortium)
     assert receipt.events == [tender.TenderCancelled(reason)]
     assert tender.stage() == Stage.CANCELLED
+    assert tender.cancelledAt() == receipt.timestamp
     with ape.reverts(tender.TenderWrongStage, expected=Stage.REVEAL, actual=Stage.CANCELLED):
         tender.revealBid(1, ZERO32, ZERO32, sender=bidder_b)
     with ape.reverts(tender.TenderWrongStage, expected=Stage.BIDDING, actual=Stage.CANCELLED):
