@@ -2,16 +2,20 @@
 through the bulk path (:mod:`procurechain.bulk`), then checked with ``audit verify``.
 
 Tenders run in cohorts (50 by default): every phase of a cohort's lifecycles goes out together
-(all commitments of 50 tenders in one bulk send, then all reveals, ...), the clock moves once
-per phase, and each cohort starts when the previous one is closed, so every cohort does the
-same work on a longer chain. Per tender, drawn from the seed:
+(all commitments of 50 tenders in one bulk send, then all reveals, ...), the milestones of
+all its agreements are pipelined (a month's late deliveries share a block with the next step
+of every earlier one), and each cohort starts when the previous one is closed, so every cohort
+does the same work on a longer chain. A cohort takes about 16 blocks whatever its size: Anvil
+recomputes its whole state root for every block, so a block costs more as the chain grows,
+and fewer blocks per tender is what keeps a long history fast. Per tender, drawn from the seed:
 
 - agency (one of the city's departments), budget (5,000-90,000 dUSD), bond (1-5%), 1-5
   milestones with random shares and due dates a month apart, retention, warranty, late
   penalty;
 - bidders: each of the city's suppliers bids with probability 0.6 (at least one does), at
   60-105% of the budget (so some bids are invalid), and reveals with probability 0.85;
-- 3% are cancelled by the consortium during bidding; a tender without a valid bid fails;
+- 3% are cancelled by the consortium once bidding has closed (before the reveal deadline, so
+  every bond comes back); a tender without a valid bid fails;
 - per milestone: 25% are submitted late (penalty), 15% disputed and resolved by the
   consortium (a split), 10% rejected once and resubmitted, the rest accepted;
 - retention released after the warranty, every credit withdrawn, every bond returned or
@@ -71,11 +75,8 @@ PHASES = (
     "reveal",
     "award",
     "accept and fund",
-    "milestone 1",
-    "milestone 2",
-    "milestone 3",
-    "milestone 4",
-    "milestone 5",
+    "deliveries",
+    "decisions",
     "warranty and payouts",
 )
 
@@ -133,6 +134,7 @@ class CohortTiming:
     seconds: float
     transactions: int
     cpu_seconds: float = 0.0  # this process's CPU time (signing, encoding), not the node's
+    blocks: int = 0  # blocks mined for it
 
 
 @dataclass
@@ -188,6 +190,7 @@ class SimulationResult:
                     "seconds": round(c.seconds, 2),
                     "transactions": c.transactions,
                     "cpu_seconds": round(c.cpu_seconds, 2),
+                    "blocks": c.blocks,
                 }
                 for c in self.cohorts
             ],
@@ -352,6 +355,9 @@ class _City:
         abi = contract_abi(contract)
         data = self.sender.call_many([(to, abi.calldata(m, *args)) for to, m, args in calls])
         return [abi.decode_output(m, d) for (_, m, _), d in zip(calls, data, strict=True)]
+
+    def block_number(self) -> int:
+        return int(self.sender.rpc.request("eth_blockNumber"), 16)
 
     def head_time(self) -> int:
         """The chain's clock: the latest block's time, or the next block's if it was set."""
@@ -621,16 +627,6 @@ class _City:
                     )
                 )
         self.send(commits)
-        cancels = [
-            self.decide(
-                t.address,
-                tender.calldata("cancel", keccak(text="budget withdrawn")),
-                self.executor(n),
-                f"cancel #{t.number}",
-            )
-            for n, t in enumerate(c for c in cohort if c.cancel)
-        ]
-        self.send(cancels)
         self.progress(index, "bid")
 
         self.move_past(bidding)
@@ -649,7 +645,16 @@ class _City:
             for bid in t.bids
             if bid.reveals
         ]
-        self.send(reveals)
+        cancels = [  # after bidding closed, before the reveal deadline: every bond comes back
+            self.decide(
+                t.address,
+                tender.calldata("cancel", keccak(text="budget withdrawn")),
+                self.executor(n),
+                f"cancel #{t.number}",
+            )
+            for n, t in enumerate(c for c in cohort if c.cancel)
+        ]
+        self.send([*reveals, *cancels])
         self.progress(index, "reveal")
 
         self.move_past(reveal)
@@ -702,11 +707,8 @@ class _City:
         self.send([*funding, *self.bond_settlements(cohort)])
         self.progress(index, "accept and fund")
 
-        carry: list[Tx] = []
-        for k in range(5):
-            carry = self.milestone_round(k, awarded, carry)
-            self.progress(index, f"milestone {k + 1}")
-        self.send(carry)
+        self.milestones(index, awarded)
+        self.progress(index, "decisions")
         self.close(awarded)
         self.done += len(cohort)
         self.progress(index, "warranty and payouts")
@@ -748,78 +750,86 @@ class _City:
                     )
         return txs
 
-    def milestone_round(self, k: int, awarded: list[_Tender], carry: list[Tx]) -> list[Tx]:
-        """Milestone ``k`` of every agreement: on-time submissions (sent with ``carry``, the
-        previous round's last decisions), the clock past the due dates, late submissions,
-        then the consortium's decisions and disputes; returns this round's last decisions
-        (acceptances of resubmitted work), which the next round sends."""
+    def milestones(self, index: int, awarded: list[_Tender]) -> None:
+        """Every milestone of every agreement, pipelined (an agreement's milestones do not
+        depend on each other): all on-time deliveries in one block; then, month by month, the
+        clock moves past that month's latest due date plus two days and one block carries that
+        month's late deliveries while every delivery made before takes its next step:
+        acceptance; or rejection, resubmission and acceptance; or the buyer's dispute and the
+        consortium's resolution. About eight blocks for all milestones instead of four a month:
+        the node's cost per block grows with its state, so blocks are what a long history makes
+        dear."""
+        items = [(t, k) for t in awarded for k in range(len(t.milestones))]
+        if not items:
+            return
+        dues = self.views("Agreement", [(t.agreement, "milestone", (k,)) for t, k in items])
+        gates: dict[int, int] = {}
+        for (_t, k), (m,) in zip(items, dues, strict=True):
+            gates[k] = max(gates.get(k, 0), int(m[1]) + 2 * DAY)
+        chains = {(t.number, k): self.decisions(t, k, n) for n, (t, k) in enumerate(items)}
+        late = [[(t, k) for t, k in items if k == month and t.milestones[k].late]
+                for month in sorted(gates)]  # fmt: skip
+        active = [(t, k) for t, k in items if not t.milestones[k].late]
+        self.send([self.delivery(t, k, "delivery") for t, k in active])
+        self.progress(index, "deliveries")
+        for month, due_late in zip(sorted(gates), late, strict=True):
+            if not due_late and not active:
+                continue
+            txs = [chains[(t.number, k)].pop(0) for t, k in active]
+            active = [(t, k) for t, k in active if chains[(t.number, k)]]
+            if due_late:
+                self.move_past(gates[month])
+                txs += [self.delivery(t, k, "delivery") for t, k in due_late]
+                active += due_late
+            self.send(txs)
+        while active:
+            self.send([chains[(t.number, k)].pop(0) for t, k in active])
+            active = [(t, k) for t, k in active if chains[(t.number, k)]]
+
+    def delivery(self, t: _Tender, k: int, note: str) -> Tx:
+        """The supplier submits milestone ``k`` of ``t``'s agreement."""
+        return self.abi["Agreement"].tx(
+            self.supplier(t),
+            t.agreement,
+            "submit",
+            k,
+            keccak(text=f"evidence {t.number} {k} {note}"),
+            f"ipfs://tender-{t.number}/milestone-{k + 1}/{note}",
+            label=f"submit #{t.number}.{k + 1}",
+        )
+
+    def decisions(self, t: _Tender, k: int, n: int) -> list[Tx]:
+        """What follows milestone ``k``'s delivery, one step per block, as drawn: acceptance;
+        rejection, resubmission, acceptance; or the buyer's dispute and its resolution."""
         agreement = self.abi["Agreement"]
-        due = [t for t in awarded if len(t.milestones) > k]
-        if not due:
-            self.send(carry)
-            return []
+        m = t.milestones[k]
+        reason = keccak(text="not as specified")
 
-        def submit(t: _Tender, note: str) -> Tx:
-            return agreement.tx(
-                self.supplier(t),
-                t.agreement,
-                "submit",
-                k,
-                keccak(text=f"evidence {t.number} {k} {note}"),
-                f"ipfs://tender-{t.number}/milestone-{k + 1}/{note}",
-                label=f"submit #{t.number}.{k + 1}",
-            )
-
-        def decide(t: _Tender, n: int, method: str, *args: Any) -> Tx:
+        def decide(method: str, *args: Any) -> Tx:
             data = agreement.calldata(method, *args)
             return self.decide(t.agreement, data, self.executor(n), f"{method} #{t.number}.{k + 1}")
 
-        self.send([*carry, *(submit(t, "delivery") for t in due if not t.milestones[k].late)])
-        dues = self.views("Agreement", [(t.agreement, "milestone", (k,)) for t in due])
-        latest_due = max(int(m[0][1]) for m in dues)
-        self.move_past(latest_due + 2 * DAY)
-        self.send([submit(t, "delivery") for t in due if t.milestones[k].late])
-
-        first, second, third = [], [], []
-        reason = keccak(text="not as specified")
-        for n, t in enumerate(due):
-            m = t.milestones[k]
-            if m.outcome == "accept":
-                first.append(decide(t, n, "acceptMilestone", k))
-            elif m.outcome == "reject":
-                first.append(decide(t, n, "rejectMilestone", k, reason))
-                second.append(submit(t, "resubmitted"))
-                third.append(decide(t, n, "acceptMilestone", k))
-            else:
-                first.append(
-                    agreement.tx(
-                        t.agency,
-                        t.agreement,
-                        "dispute",
-                        k,
-                        reason,
-                        label=f"dispute #{t.number}.{k + 1}",
-                    )
-                )
-                second.append(
-                    decide(
-                        t,
-                        n,
-                        "resolveDispute",
-                        k,
-                        m.split_bps,
-                        keccak(text="split by the consortium"),
-                    )
-                )
-        self.send(first)
-        self.send(second)
-        return third
+        if m.outcome == "reject":
+            return [
+                decide("rejectMilestone", k, reason),
+                self.delivery(t, k, "resubmitted"),
+                decide("acceptMilestone", k),
+            ]
+        if m.outcome == "dispute":
+            return [
+                agreement.tx(t.agency, t.agreement, "dispute", k, reason,
+                             label=f"dispute #{t.number}.{k + 1}"),
+                decide("resolveDispute", k, m.split_bps, keccak(text="split by the consortium")),
+            ]  # fmt: skip
+        return [decide("acceptMilestone", k)]
 
     def close(self, awarded: list[_Tender]) -> None:
         """After the warranty: retention released (where some is held), credits withdrawn."""
         agreement = self.abi["Agreement"]
         statuses = self.views("Agreement", [(t.agreement, "status", ()) for t in awarded])
         holding = [t for t, (status,) in zip(awarded, statuses, strict=True) if status == 1]
+        release: list[Tx] = []
+        releasing = {t.number for t in holding}
         if holding:
             ends = self.views("Agreement", [(t.agreement, "warrantyEndsAt", ()) for t in holding])
             self.move_past(max(int(e[0]) for e in ends))
@@ -828,14 +838,18 @@ class _City:
                              label=f"releaseRetention #{t.number}")
                 for t in holding
             ]  # fmt: skip
-            self.send(release)
         parties = [(t, p) for t in awarded for p in (t.agency, self.supplier(t))]
         credits = self.views("Agreement", [(t.agreement, "creditOf", (p,)) for t, p in parties])
+        # a supplier's release goes before its withdrawal (one sender's transactions keep
+        # their order), so both fit in one block
         self.send(
             [
-                agreement.tx(p, t.agreement, "withdraw", label=f"withdraw #{t.number}")
-                for (t, p), (credit,) in zip(parties, credits, strict=True)
-                if credit
+                *release,
+                *(
+                    agreement.tx(p, t.agreement, "withdraw", label=f"withdraw #{t.number}")
+                    for (t, p), (credit,) in zip(parties, credits, strict=True)
+                    if credit or (t.number in releasing and p == self.supplier(t))
+                ),
             ]
         )
 
@@ -875,6 +889,7 @@ def simulate(
     for index in range(city.cohorts):
         cohort = tenders[index * config.cohort : (index + 1) * config.cohort]
         before, cpu, mined = time.perf_counter(), time.process_time(), city.sender.mined
+        first_block = city.block_number()
         city.run_cohort(index + 1, cohort)
         result.cohorts.append(
             CohortTiming(
@@ -883,6 +898,7 @@ def simulate(
                 seconds=time.perf_counter() - before,
                 transactions=city.sender.mined - mined,
                 cpu_seconds=time.process_time() - cpu,
+                blocks=city.block_number() - first_block,
             )
         )
         all_done.extend(cohort)

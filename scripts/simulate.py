@@ -119,7 +119,8 @@ def cli(
         *(
             (
                 f"tenders {c.first_tender}-{c.first_tender + c.tenders - 1}",
-                f"{c.seconds:.1f} s ({c.cpu_seconds:.1f} s CPU here), {c.transactions:,} tx",
+                f"{c.seconds:.1f} s ({c.cpu_seconds:.1f} s CPU here), {c.transactions:,} tx, "
+                f"{c.blocks} blocks",
             )
             for c in result.cohorts
         ),
