@@ -395,7 +395,8 @@ contract Tender is ReentrancyGuardTransient {
     }
 
     /// @notice Records that the awardee let the acceptance window pass: its bond is forfeited,
-    /// and if it led, a ranking round opens for the next lowest bid.
+    /// and if it led (or the leader was disqualified meanwhile), a ranking round opens for the
+    /// next lowest bid.
     /// @dev Anyone may call. Emits {AwardLapsed} (and {RankingOpened}). Reverts with
     /// {TenderWrongStage} unless the stage is AwardLapsed.
     function recordLapse() external {
@@ -406,7 +407,8 @@ contract Tender is ReentrancyGuardTransient {
         _award.awardee = address(0);
         _competition.status = Status.Open;
         emit AwardLapsed(awardee_);
-        if (_competition.leader == awardee_) _openRanking();
+        address leader_ = _competition.leader;
+        if (leader_ == awardee_ || leader_ == address(0)) _openRanking();
     }
 
     // ----------------------------------------------------------------------------------------
@@ -414,7 +416,10 @@ contract Tender is ReentrancyGuardTransient {
     // ----------------------------------------------------------------------------------------
 
     /// @notice Excludes a revealed valid bidder, with the hash of the reasons. Disqualifying
-    /// the awardee withdraws the award; disqualifying the leader opens a ranking round.
+    /// the awardee withdraws the award; disqualifying the leader removes it from the lead. A
+    /// ranking round opens when that leaves no award and no leader. While another bidder holds
+    /// the award (Evaluation method) none can run, so it opens if that award lapses or is
+    /// withdrawn.
     /// @dev Consortium only. The bidder comes first (the consortium's recusal reads it).
     /// Emits {BidderDisqualified} (and {RankingOpened}). Reverts with {TenderNotConsortium},
     /// {TenderWrongStage} before Evaluation or once contracted/cancelled/failed,
@@ -431,11 +436,17 @@ contract Tender is ReentrancyGuardTransient {
         _eligibleBid(bidder);
         _bids[bidder].flags |= _DISQUALIFIED;
         emit BidderDisqualified(bidder, reasonHash);
-        if (_award.awardee == bidder) {
+        Competition memory c = _competition;
+        bool wasAwardee = _award.awardee == bidder;
+        if (wasAwardee) {
             _award.awardee = address(0);
-            _competition.status = Status.Open;
+            c.status = Status.Open;
         }
-        if (_competition.leader == bidder) _openRanking();
+        bool wasLeader = c.leader == bidder;
+        if (wasLeader) (c.leader, c.leaderPrice) = (address(0), 0);
+        if (!wasAwardee && !wasLeader) return;
+        _competition = c;
+        if (c.status == Status.Open && c.leader == address(0)) _openRanking();
     }
 
     /// @notice Awards the tender. With LowestPrice the bidder must be the leader (the lowest

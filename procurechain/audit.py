@@ -888,6 +888,8 @@ def replay_tender(log: AuditLog, tender: str) -> TenderFacts:
             facts.leader, facts.ranking_deadline = (ZERO, 0), a["deadline"]
         elif e.event == "BidderDisqualified":
             bidder.excluded = True
+            if facts.leader[0] == a["bidder"]:
+                facts.leader = (ZERO, 0)
             if facts.awardee[0] == a["bidder"]:
                 facts.awardee, facts.status = (ZERO, facts.awardee[1]), "open"
         elif e.event == "BidAwarded":

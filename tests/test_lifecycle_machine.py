@@ -123,7 +123,8 @@ POLICY = {p.selector: (p.roles, p.subject_arg) for p in DEFAULT_POLICIES}
 #: The documented state machines: every move a tender, an agreement or a milestone may make in
 #: one step (staying put is always allowed). Bidding can fall straight to Failed when the clock
 #: jumps past the reveal deadline with no valid bid; Awarded goes back to Evaluation or Ranking
-#: when the awardee is disqualified (Ranking if it led, Failed if the ranking round is over).
+#: when the awardee is disqualified (Ranking if it led or the lead was cleared meanwhile). An
+#: award never ends in Failed directly: whoever is left gets a ranking round first.
 STAGE_MOVES: dict[Stage, set[Stage]] = {
     Stage.BIDDING: {Stage.REVEAL, Stage.FAILED, Stage.CANCELLED},
     Stage.REVEAL: {Stage.EVALUATION, Stage.FAILED, Stage.CANCELLED},
@@ -134,10 +135,9 @@ STAGE_MOVES: dict[Stage, set[Stage]] = {
         Stage.CONTRACTED,
         Stage.EVALUATION,
         Stage.RANKING,
-        Stage.FAILED,
         Stage.CANCELLED,
     },
-    Stage.AWARD_LAPSED: {Stage.EVALUATION, Stage.RANKING, Stage.FAILED, Stage.CANCELLED},
+    Stage.AWARD_LAPSED: {Stage.EVALUATION, Stage.RANKING, Stage.CANCELLED},
     Stage.CONTRACTED: set(),
     Stage.CANCELLED: set(),
     Stage.FAILED: set(),
@@ -511,7 +511,7 @@ class Model:
             awardee = t.awardee
             t.bids[awardee].lapsed = True
             t.awardee, t.status = ZERO, "open"
-            if t.leader == awardee:
+            if t.leader in (awardee, ZERO):
                 t.open_ranking(self.now)
 
         return apply
@@ -619,9 +619,13 @@ class Model:
 
         def apply(receipt: Any) -> None:
             t.bids[who].disqualified = True
-            if t.awardee == who:
+            was_awardee, was_leader = t.awardee == who, t.leader == who
+            if was_awardee:
                 t.awardee, t.status = ZERO, "open"
-            if t.leader == who:
+            if was_leader:
+                t.leader, t.leader_price = ZERO, 0
+            # no ranking round while another bidder holds the award: it opens at the lapse
+            if (was_awardee or was_leader) and t.status == "open" and t.leader == ZERO:
                 t.open_ranking(self.now)
 
         return apply

@@ -583,6 +583,69 @@ def test_evaluation_method_awards_any_eligible_bidder(
     assert project.RecordingAgreement.at(tender.agreement()).price() == 48_000 * DUSD
 
 
+@pytest.fixture
+def evaluation_award(chain, make_tender, fund, consortium, bidder_a, bidder_b, bidder_c):
+    """Evaluation method: A leads at 45k, the consortium awards B (48k), C bid 50k."""
+    tender = make_tender(method=AwardMethod.EVALUATION)
+    fund(tender, bidder_a, bidder_b, bidder_c)
+    secrets = [
+        commit(chain, tender, bidder, price)[1]
+        for bidder, price in ((bidder_a, 45_000 * DUSD), (bidder_b, 48_000 * DUSD),
+                              (bidder_c, 50_000 * DUSD))
+    ]  # fmt: skip
+    to_reveal(chain, tender)
+    for bidder, secret in zip((bidder_a, bidder_b, bidder_c), secrets, strict=True):
+        reveal(tender, bidder, secret)
+    to_evaluation(chain, tender)
+    tender.award(bidder_b, ZERO32, sender=consortium)
+    return tender
+
+
+def test_disqualifying_the_leader_while_another_holds_the_award_ranks_after_a_lapse(
+    evaluation_award, chain, consortium, stranger, bidder_a, bidder_b, bidder_c
+):
+    """The leader excluded while the award is pending: no ranking round can run during the
+    award, so none opens then; if the award lapses, the round opens at the lapse, however
+    late, and the remaining bids can still win (the tender does not fail with C eligible)."""
+    tender = evaluation_award
+    receipt = tender.disqualify(bidder_a, ZERO32, sender=consortium)
+    assert receipt.events == [tender.BidderDisqualified(bidder_a, ZERO32)]
+    assert tender.leader() == (ZERO, 0)
+    assert tender.stage() == Stage.AWARDED
+    _, accept_deadline = tender.awardee()
+    chain.mine(timestamp=accept_deadline + 10 * REVEAL)  # long past any earlier round
+    receipt = tender.recordLapse(sender=stranger)
+    deadline = chain.blocks.head.timestamp + REVEAL
+    assert receipt.events == [tender.AwardLapsed(bidder_b), tender.RankingOpened(deadline)]
+    assert tender.stage() == Stage.RANKING
+    tender.claimRank(bidder_c, sender=stranger)
+    chain.mine(timestamp=deadline + 1)
+    assert tender.stage() == Stage.EVALUATION
+    tender.award(bidder_c, ZERO32, sender=consortium)
+    tender.acceptAward([m.as_tuple() for m in PLAN], sender=bidder_c)
+    assert tender.stage() == Stage.CONTRACTED
+
+
+def test_disqualifying_the_awardee_after_the_leader_opens_a_ranking_round(
+    evaluation_award, chain, consortium, stranger, bidder_a, bidder_b, bidder_c
+):
+    tender = evaluation_award
+    tender.disqualify(bidder_a, ZERO32, sender=consortium)
+    chain.mine(timestamp=chain.blocks.head.timestamp + 2 * REVEAL)
+    receipt = tender.disqualify(bidder_b, ZERO32, sender=consortium)
+    deadline = chain.blocks.head.timestamp + REVEAL
+    assert receipt.events == [
+        tender.BidderDisqualified(bidder_b, ZERO32),
+        tender.RankingOpened(deadline),
+    ]
+    assert tender.awardee()[0] == ZERO
+    assert tender.stage() == Stage.RANKING
+    tender.claimRank(bidder_c, sender=stranger)
+    chain.mine(timestamp=deadline + 1)
+    tender.award(bidder_c, ZERO32, sender=consortium)
+    assert tender.awardee()[0] == bidder_c.address
+
+
 def test_acceptance_checks_awardee_and_plan(three_bids, consortium, bidder_a, bidder_b):
     tender = three_bids
     plan = [m.as_tuple() for m in PLAN]
