@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +31,7 @@ from eth_utils import is_address, keccak, to_checksum_address
 from procurechain import network
 from procurechain.calls import Call
 from procurechain.errors import ProcurechainError, decode_revert, describe_error, register_sentences
+from procurechain.files import write_atomic
 
 __all__ = [
     "BUNDLE_FORMAT",
@@ -318,21 +318,9 @@ class Proposal:
         return proposal
 
     def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write the bundle atomically (a reader never sees a half-written file)."""
-        target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        text = json.dumps(self.to_json(), indent=2) + "\n"
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return target
+        """Write the bundle atomically (``files.write_atomic``: a reader never sees a
+        half-written file)."""
+        return write_atomic(path, json.dumps(self.to_json(), indent=2) + "\n")
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Proposal:
