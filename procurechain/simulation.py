@@ -767,24 +767,23 @@ class _City:
         for (_t, k), (m,) in zip(items, dues, strict=True):
             gates[k] = max(gates.get(k, 0), int(m[1]) + 2 * DAY)
         chains = {(t.number, k): self.decisions(t, k, n) for n, (t, k) in enumerate(items)}
-        late = [[(t, k) for t, k in items if k == month and t.milestones[k].late]
-                for month in sorted(gates)]  # fmt: skip
+        late: dict[int, list[tuple[_Tender, int]]] = {}
+        for t, k in items:
+            if t.milestones[k].late:
+                late.setdefault(k, []).append((t, k))
+        months = sorted(late)  # months with late deliveries, each behind its clock gate
         active = [(t, k) for t, k in items if not t.milestones[k].late]
         self.send([self.delivery(t, k, "delivery") for t, k in active])
         self.progress(index, "deliveries")
-        for month, due_late in zip(sorted(gates), late, strict=True):
-            if not due_late and not active:
-                continue
+        while active or months:
             txs = [chains[(t.number, k)].pop(0) for t, k in active]
             active = [(t, k) for t, k in active if chains[(t.number, k)]]
-            if due_late:
+            if months:
+                month = months.pop(0)
                 self.move_past(gates[month])
-                txs += [self.delivery(t, k, "delivery") for t, k in due_late]
-                active += due_late
+                txs += [self.delivery(t, k, "delivery") for t, k in late[month]]
+                active += late[month]
             self.send(txs)
-        while active:
-            self.send([chains[(t.number, k)].pop(0) for t, k in active])
-            active = [(t, k) for t, k in active if chains[(t.number, k)]]
 
     def delivery(self, t: _Tender, k: int, note: str) -> Tx:
         """The supplier submits milestone ``k`` of ``t``'s agreement."""
