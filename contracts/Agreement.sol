@@ -4,10 +4,12 @@ pragma solidity 0.8.28;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {Clones} from "@openzeppelin/contracts/proxy/Clones.sol";
 import {Initializable} from "@openzeppelin/contracts/proxy/utils/Initializable.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {IAgreement, AgreementTerms, MilestonePlan} from "./interfaces/IAgreement.sol";
+import {IProcurementParty} from "./interfaces/IProcurementParty.sol";
 
 /// @title Agreement
 /// @notice The escrow for one awarded contract: the buyer funds the full price, the supplier is
@@ -24,7 +26,7 @@ import {IAgreement, AgreementTerms, MilestonePlan} from "./interfaces/IAgreement
 /// the Tender. Rounding: retention and penalties round down (in the supplier's favour); the last
 /// milestone absorbs the rounding of the plan so amounts sum to exactly the price.
 // solhint-disable-next-line max-states-count
-contract Agreement is IAgreement, Initializable, ReentrancyGuardTransient {
+contract Agreement is IAgreement, IProcurementParty, Initializable, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
     using SafeCast for uint256;
 
@@ -73,6 +75,8 @@ contract Agreement is IAgreement, Initializable, ReentrancyGuardTransient {
     address private _buyer;
     uint64 private _warrantyEndsAt;
     address private _supplier;
+    /// how long funding took after creation: every due date moves by this much
+    uint64 private _dueShift;
     AgreementTerms private _terms;
     IERC20 private _token;
     uint128 private _price;
@@ -91,7 +95,8 @@ contract Agreement is IAgreement, Initializable, ReentrancyGuardTransient {
         uint256 price,
         uint256 milestoneCount
     );
-    /// @notice A milestone of the plan, scaled to the price.
+    /// @notice A milestone of the plan, scaled to the price. `dueDate` assumes funding at creation:
+    /// every due date moves by the time the buyer took to fund (see {AgreementFunded}'s block).
     event MilestoneScheduled(uint256 indexed index, uint256 amount, uint256 dueDate, bytes32 descriptionHash);
     /// @notice The buyer deposited the price; `received` is what arrived, `surplus` was credited back.
     event AgreementFunded(address indexed buyer, uint256 pulled, uint256 received, uint256 surplus);
@@ -104,12 +109,14 @@ contract Agreement is IAgreement, Initializable, ReentrancyGuardTransient {
     event MilestoneRejected(uint256 indexed index, bytes32 reasonHash);
     /// @notice The buyer or the supplier disputed a milestone; nothing on it moves until resolved.
     event MilestoneDisputed(uint256 indexed index, address indexed by, bytes32 reasonHash);
-    /// @notice The consortium resolved a dispute: `paid` to the supplier, `retention` held from the
-    /// supplier's share, `refunded` to the buyer.
+    /// @notice The consortium resolved a dispute: of the supplier's share, `paid` to the supplier,
+    /// `penalty` (for a late submission) to the buyer and `retention` held; `refunded` (the rest of
+    /// the amount) to the buyer.
     event DisputeResolved(
         uint256 indexed index,
         uint256 supplierBps,
         uint256 paid,
+        uint256 penalty,
         uint256 retention,
         uint256 refunded,
         bytes32 reasonHash
@@ -266,6 +273,8 @@ contract Agreement is IAgreement, Initializable, ReentrancyGuardTransient {
 
         _status = Status.Active;
         _escrowed = uint128(price);
+        // The supplier cannot deliver before funding: due dates count from it, not from creation.
+        _dueShift = uint64(block.timestamp) - _createdAt;
         uint256 surplus = received - price;
         emit AgreementFunded(msg.sender, amount, received, surplus);
         if (surplus > 0) _credit(msg.sender, surplus);
@@ -292,7 +301,7 @@ contract Agreement is IAgreement, Initializable, ReentrancyGuardTransient {
         m.state = MilestoneState.Submitted;
         m.submittedAt = uint64(block.timestamp);
         m.evidenceHash = evidenceHash;
-        emit MilestoneSubmitted(index, evidenceHash, evidenceURI, _daysLate(block.timestamp, m.dueDate));
+        emit MilestoneSubmitted(index, evidenceHash, evidenceURI, _daysLate(block.timestamp, m.dueDate + _dueShift));
     }
 
     /// @notice Accepts a submitted milestone: credits the supplier with the amount minus the
@@ -353,9 +362,9 @@ contract Agreement is IAgreement, Initializable, ReentrancyGuardTransient {
     }
 
     /// @notice Resolves a dispute by splitting the milestone's amount: `supplierBps` of it is the
-    /// supplier's share (rounded down), of which the retention share is held like for an accepted
-    /// milestone; the rest is refunded to the buyer. No late penalty applies: the split is the
-    /// consortium's whole judgement.
+    /// supplier's share (rounded down), from which retention and the late penalty of the latest
+    /// submission are taken exactly as on acceptance (a dispute settles the work, not the
+    /// calendar: it cannot waive a penalty); the rest of the amount is refunded to the buyer.
     /// @dev Consortium only, while Active. Emits DisputeResolved, Credited, and WorkCompleted /
     /// AgreementCompleted when this settles the last milestone. Reverts with
     /// AgreementNotConsortium, AgreementWrongStatus, AgreementNoSuchMilestone,
@@ -373,19 +382,19 @@ contract Agreement is IAgreement, Initializable, ReentrancyGuardTransient {
         if (supplierBps > _BPS) revert AgreementSplitInvalid(supplierBps);
         uint256 amount = m.amount;
         uint256 share = (amount * supplierBps) / _BPS;
-        uint256 retention = (share * _terms.retentionBps) / _BPS;
-        uint256 paid = share - retention;
+        (uint256 paid, uint256 penalty, uint256 retention) = _split(share, m);
         uint256 refunded = amount - share;
 
         m.state = MilestoneState.Resolved;
         m.paid = uint128(paid);
+        m.penalty = uint128(penalty);
         m.retention = uint128(retention);
         m.refunded = uint120(refunded);
         _escrowed -= uint128(amount);
         _retentionHeld += uint128(retention);
-        emit DisputeResolved(index, supplierBps, paid, retention, refunded, reasonHash);
+        emit DisputeResolved(index, supplierBps, paid, penalty, retention, refunded, reasonHash);
         if (paid > 0) _credit(_supplier, paid);
-        if (refunded > 0) _credit(_buyer, refunded);
+        if (penalty + refunded > 0) _credit(_buyer, penalty + refunded);
         _settle();
     }
 
@@ -486,14 +495,7 @@ contract Agreement is IAgreement, Initializable, ReentrancyGuardTransient {
     /// @return retention held until the warranty ends
     function quoteAcceptance(uint256 index) public view returns (uint256 paid, uint256 penalty, uint256 retention) {
         Milestone storage m = _milestone(index);
-        uint256 amount = m.amount;
-        AgreementTerms memory terms = _terms;
-        retention = (amount * terms.retentionBps) / _BPS;
-        uint256 penaltyBps = _daysLate(m.submittedAt, m.dueDate) * terms.latePenaltyBpsPerDay;
-        if (penaltyBps > terms.latePenaltyCapBps) penaltyBps = terms.latePenaltyCapBps;
-        penalty = (amount * penaltyBps) / _BPS;
-        if (penalty > amount - retention) penalty = amount - retention;
-        paid = amount - retention - penalty;
+        return _split(m.amount, m);
     }
 
     /// @notice Everything the agreement still owes somebody; equals its token balance.
@@ -562,11 +564,36 @@ contract Agreement is IAgreement, Initializable, ReentrancyGuardTransient {
         return _settledCount;
     }
 
-    /// @notice One milestone with its money so far.
+    /// @notice One milestone with its money so far. Its `dueDate` counts from funding (before
+    /// funding: as if funded at creation).
     /// @param index the milestone
-    /// @return the milestone
-    function milestone(uint256 index) external view returns (Milestone memory) {
-        return _milestone(index);
+    /// @return m the milestone
+    function milestone(uint256 index) external view returns (Milestone memory m) {
+        m = _milestone(index);
+        m.dueDate += _dueShift;
+    }
+
+    /// @notice The Tender that created this agreement (zero for an agreement cloned elsewhere).
+    /// @return the tender's address, carried in the clone's code
+    function tender() public view returns (address) {
+        bytes memory args = Clones.fetchCloneArgs(address(this));
+        return args.length == 20 ? address(bytes20(args)) : address(0);
+    }
+
+    /// @notice The first of `candidates` that is a party to this procurement: this agreement, its
+    /// buyer, its supplier, its tender or anybody who bid in that tender. The consortium asks it
+    /// so that a member's declared conflict with any of them recuses the member here too.
+    /// @param candidates the addresses a member declared conflicts with
+    /// @return party the first party among them (zero if none)
+    function partyAmong(address[] calldata candidates) external view returns (address party) {
+        address tender_ = tender();
+        for (uint256 i = 0; i < candidates.length; ++i) {
+            address c = candidates[i];
+            if (c == address(this) || c == _buyer || c == _supplier || (c == tender_ && c != address(0))) {
+                return c;
+            }
+        }
+        if (tender_ != address(0)) return IProcurementParty(tender_).partyAmong(candidates);
     }
 
     /// @notice When the warranty ends (zero until every milestone is settled).
@@ -662,6 +689,21 @@ contract Agreement is IAgreement, Initializable, ReentrancyGuardTransient {
     function _complete() private {
         _status = Status.Completed;
         emit AgreementCompleted();
+    }
+
+    /// @dev Splits `base` of milestone `m` into (paid, penalty, retention): retention first, then the
+    /// late penalty of the latest submission (due dates counted from funding), capped at the rest.
+    function _split(
+        uint256 base,
+        Milestone storage m
+    ) private view returns (uint256 paid, uint256 penalty, uint256 retention) {
+        AgreementTerms memory terms = _terms;
+        retention = (base * terms.retentionBps) / _BPS;
+        uint256 penaltyBps = _daysLate(m.submittedAt, m.dueDate + _dueShift) * terms.latePenaltyBpsPerDay;
+        if (penaltyBps > terms.latePenaltyCapBps) penaltyBps = terms.latePenaltyCapBps;
+        penalty = (base * penaltyBps) / _BPS;
+        if (penalty > base - retention) penalty = base - retention;
+        paid = base - retention - penalty;
     }
 
     /// @dev Started days between `dueDate` and `at`; zero when on time.

@@ -7,6 +7,7 @@ import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 import {EnumerableSet} from "@openzeppelin/contracts/utils/structs/EnumerableSet.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {IProcurementParty} from "./interfaces/IProcurementParty.sol";
 
 /// @title Consortium
 /// @notice The authority over every privileged step of a procurement: an M-of-N multisig whose
@@ -38,6 +39,12 @@ contract Consortium is EIP712, ReentrancyGuardTransient {
 
     bytes32 public constant ACTION_TYPEHASH =
         keccak256("Action(address target,uint256 value,bytes data,uint256 nonce,uint256 deadline)");
+
+    /// @notice The most open conflict declarations one member may have (recusal checks loop
+    /// over them); a member with more should be replaced, or have old ones lifted.
+    uint256 public constant MAX_CONFLICTS = 16;
+    /// @dev Gas handed to a target's `partyAmong` (a Tender or Agreement needs a small fraction).
+    uint256 private constant _PARTY_QUERY_GAS = 150_000;
 
     uint256 private constant _SIGNATURE_LENGTH = 65;
     uint8 private constant _APPROVED_HASH_V = 1;
@@ -74,6 +81,8 @@ contract Consortium is EIP712, ReentrancyGuardTransient {
     mapping(address member => Member) private _members;
     /// member => subject => reason hash (non-zero while recused)
     mapping(address member => mapping(address subject => bytes32 reasonHash)) private _conflicts;
+    /// member => every subject it has an open conflict with (at most MAX_CONFLICTS)
+    mapping(address member => EnumerableSet.AddressSet) private _conflictSubjects;
     mapping(bytes4 selector => Policy) private _policies;
     /// unordered nonces: bit (nonce & 255) of word (nonce >> 8) is set once the nonce is used
     mapping(uint256 word => uint256 bits) private _nonceBitmap;
@@ -133,6 +142,11 @@ contract Consortium is EIP712, ReentrancyGuardTransient {
     error ConsortiumEmptyReason();
     error ConsortiumConflictAlreadyDeclared(address member, address subject);
     error ConsortiumNoConflict(address member, address subject);
+    error ConsortiumTooManyConflicts(address member, uint256 max);
+    error ConsortiumSignerIsSubject(address signer);
+    error ConsortiumTargetNotContract(address target);
+    error ConsortiumValueMismatch(uint256 sent, uint256 value);
+    error ConsortiumInsufficientGas(uint256 gasLeft, uint256 needed);
 
     // ------------------------------------------------------------------ modifiers
 
@@ -195,13 +209,19 @@ contract Consortium is EIP712, ReentrancyGuardTransient {
     /// allowed: the Python library checks every contract signature with a capped `eth_call`
     /// and leaves out those that do not verify, as it does for recused members.
     /// The nonce is consumed before the call; if the call reverts, its revert data is re-raised
-    /// and nothing (not even the nonce) is consumed.
+    /// and nothing (not even the nonce) is consumed. Ether sent along must be exactly
+    /// `action.value` (or none: the value is then paid from the consortium's balance).
+    /// A member recused for any party of the target's procurement (see {declareConflict}) does
+    /// not count; an action on the consortium itself also needs every role some policy requires
+    /// and never counts the member it names first.
     /// Emits {ActionExecuted}.
     /// Reverts with ConsortiumActionExpired, ConsortiumNonceUsed, ConsortiumSignatureLength,
     /// ConsortiumBelowThreshold, ConsortiumInvalidSignature, ConsortiumMalleableSignature,
     /// ConsortiumSignersNotSorted, ConsortiumNotApproved, ConsortiumNotMember,
     /// ConsortiumSignerRecused, ConsortiumContractSignatureOutOfBounds,
-    /// ConsortiumInvalidContractSignature, ConsortiumMissingRoles, or the call's own error.
+    /// ConsortiumInvalidContractSignature, ConsortiumMissingRoles, ConsortiumValueMismatch,
+    /// ConsortiumTargetNotContract, ConsortiumSignerIsSubject, ConsortiumInsufficientGas, or the
+    /// call's own error.
     /// @return the call's return data
     function execute(Action calldata action, bytes calldata signatures)
         external
@@ -210,6 +230,12 @@ contract Consortium is EIP712, ReentrancyGuardTransient {
         returns (bytes memory)
     {
         if (block.timestamp > action.deadline) revert ConsortiumActionExpired(action.deadline, block.timestamp);
+        if (msg.value != 0 && msg.value != action.value) revert ConsortiumValueMismatch(msg.value, action.value);
+        // A call to an address without code would "succeed" and burn the nonce (clone addresses
+        // are predictable); a plain ether payment (no data) may still go to any account.
+        if (action.data.length != 0 && action.target.code.length == 0) {
+            revert ConsortiumTargetNotContract(action.target);
+        }
         _useNonce(action.nonce);
 
         bytes32 actionHash = hashAction(action);
@@ -239,26 +265,35 @@ contract Consortium is EIP712, ReentrancyGuardTransient {
     // ------------------------------------------------------------------ conflicts of interest
 
     /// @notice Declares the caller's conflict of interest with `subject` (a tender, an
-    /// agreement, a bidder). From now on the caller's signature and approval do not count
-    /// for actions aimed at that subject.
+    /// agreement, a bidder, a buying agency). From now on the caller's signature and approval do
+    /// not count for actions aimed at that subject, naming it, or aimed at any procurement it
+    /// takes part in: a conflict with a bidder recuses the member from every decision on the
+    /// tenders it bids in and on the agreements they lead to.
     /// @dev Members only. Emits {ConflictDeclared}. Reverts with ConsortiumNotMember,
-    /// ConsortiumEmptyReason, ConsortiumConflictAlreadyDeclared.
+    /// ConsortiumEmptyReason, ConsortiumConflictAlreadyDeclared, ConsortiumTooManyConflicts.
     /// @param reasonHash hash of the published declaration (non-zero)
     function declareConflict(address subject, bytes32 reasonHash) external onlyMember {
         if (reasonHash == bytes32(0)) revert ConsortiumEmptyReason();
         if (_conflicts[msg.sender][subject] != bytes32(0)) {
             revert ConsortiumConflictAlreadyDeclared(msg.sender, subject);
         }
+        EnumerableSet.AddressSet storage subjects = _conflictSubjects[msg.sender];
+        if (subjects.length() >= MAX_CONFLICTS) revert ConsortiumTooManyConflicts(msg.sender, MAX_CONFLICTS);
         _conflicts[msg.sender][subject] = reasonHash;
+        // slither-disable-next-line unused-return
+        subjects.add(subject);
         ++_members[msg.sender].conflicts;
         emit ConflictDeclared(msg.sender, subject, reasonHash);
     }
 
-    /// @notice Lifts a member's recusal. Only through {execute} on this contract.
+    /// @notice Lifts a member's recusal. Only through {execute} on this contract, where the
+    /// member itself does not count.
     /// @dev Emits {ConflictLifted}. Reverts with ConsortiumNotSelf, ConsortiumNoConflict.
     function liftConflict(address member, address subject) external onlySelf {
         if (_conflicts[member][subject] == bytes32(0)) revert ConsortiumNoConflict(member, subject);
         delete _conflicts[member][subject];
+        // slither-disable-next-line unused-return
+        _conflictSubjects[member].remove(subject);
         --_members[member].conflicts;
         emit ConflictLifted(member, subject);
     }
@@ -387,6 +422,20 @@ contract Consortium is EIP712, ReentrancyGuardTransient {
         return _conflicts[member][subject];
     }
 
+    /// @notice Every subject `member` has an open conflict declaration with (at most
+    /// {MAX_CONFLICTS}), in no particular order.
+    function conflictsOf(address member) external view returns (address[] memory) {
+        return _conflictSubjects[member].values();
+    }
+
+    /// @notice The roles an action on the consortium itself needs: every role some policy
+    /// requires, so no quorum can change who counts (or what is required) without them.
+    function governanceRoles() public view returns (uint8 roles) {
+        for (uint256 i = 0; i < _ROLE_COUNT; ++i) {
+            if (_roleRequirements[i] != 0) roles |= uint8(1 << i);
+        }
+    }
+
     /// @notice Whether `member` approved `actionHash` on-chain.
     function isApproved(address member, bytes32 actionHash) external view returns (bool) {
         return _approvals[member][actionHash];
@@ -447,6 +496,12 @@ contract Consortium is EIP712, ReentrancyGuardTransient {
         Policy memory policy = _policies[selector];
         address target = action.target;
         address argSubject = _subjectFromArgs(action.data, policy.subjectArg);
+        address selfSubject = address(0);
+        uint8 requiredRoles = policy.requiredRoles;
+        if (target == address(this)) {
+            requiredRoles |= governanceRoles();
+            selfSubject = _subjectFromArgs(action.data, 1);
+        }
         uint256 count = _entryCount(signatures);
         if (count < _threshold) revert ConsortiumBelowThreshold(count, _threshold);
 
@@ -458,19 +513,36 @@ contract Consortium is EIP712, ReentrancyGuardTransient {
             if (signer <= previous) revert ConsortiumSignersNotSorted(i, signer, previous);
             Member memory m = _members[signer];
             if (!m.active) revert ConsortiumNotMember(signer);
-            if (m.conflicts != 0) {
-                if (_conflicts[signer][target] != bytes32(0)) revert ConsortiumSignerRecused(signer, target);
-                if (argSubject != address(0) && _conflicts[signer][argSubject] != bytes32(0)) {
-                    revert ConsortiumSignerRecused(signer, argSubject);
-                }
-            }
+            if (signer == selfSubject) revert ConsortiumSignerIsSubject(signer);
+            if (m.conflicts != 0) _checkRecusal(signer, target, argSubject);
             present |= m.roles;
             signers[i] = signer;
             previous = signer;
         }
-        if (present & policy.requiredRoles != policy.requiredRoles) {
-            revert ConsortiumMissingRoles(policy.requiredRoles, present);
+        if (present & requiredRoles != requiredRoles) revert ConsortiumMissingRoles(requiredRoles, present);
+    }
+
+    /// @dev Reverts when `signer` declared a conflict with the target, with the subject the
+    /// policy names in the call, or with any party of the target's procurement (asked through
+    /// {IProcurementParty-partyAmong}; a target without it, such as the Registry or this
+    /// contract, has no parties beyond itself).
+    function _checkRecusal(address signer, address target, address argSubject) private view {
+        if (_conflicts[signer][target] != bytes32(0)) revert ConsortiumSignerRecused(signer, target);
+        if (argSubject != address(0) && _conflicts[signer][argSubject] != bytes32(0)) {
+            revert ConsortiumSignerRecused(signer, argSubject);
         }
+        if (target == address(this) || target.code.length == 0) return;
+        // The target gets a fixed gas allowance, and the submitter must leave enough for it: a
+        // query starved on purpose must not read as "no party".
+        uint256 needed = _PARTY_QUERY_GAS + _PARTY_QUERY_GAS / 63 + 5_000;
+        if (gasleft() < needed) revert ConsortiumInsufficientGas(gasleft(), needed);
+        (bool ok, bytes memory answer) = target.staticcall{gas: _PARTY_QUERY_GAS}(
+            abi.encodeCall(IProcurementParty.partyAmong, (_conflictSubjects[signer].values()))
+        );
+        if (!ok || answer.length != 32) return;
+        // Any non-zero answer recuses (fails closed on a target answering garbage).
+        address party = address(uint160(abi.decode(answer, (uint256))));
+        if (party != address(0)) revert ConsortiumSignerRecused(signer, party);
     }
 
     /// @dev Number of 65-byte entries in `signatures`. A whole number of entries is all entries

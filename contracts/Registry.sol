@@ -2,6 +2,7 @@
 pragma solidity 0.8.28;
 
 import {Clones} from "@openzeppelin/contracts/proxy/Clones.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {Strings} from "@openzeppelin/contracts/utils/Strings.sol";
 import {MilestonePlan} from "./interfaces/IAgreement.sol";
 import {Tender, TenderParams} from "./Tender.sol";
@@ -28,11 +29,18 @@ contract Registry {
 
     /// @notice The most milestones a plan may have.
     uint256 public constant MAX_MILESTONES = 32;
+    /// @notice The shortest bidding period (publication to bidding deadline) a tender may have.
+    uint256 public constant MIN_BIDDING_PERIOD = 1 days;
+    /// @notice The shortest reveal period (also the length of every ranking round).
+    uint256 public constant MIN_REVEAL_PERIOD = 1 days;
+    /// @notice The shortest time an awardee may be given to accept.
+    uint256 public constant MIN_ACCEPTANCE_WINDOW = 1 days;
     uint256 private constant _BPS = 10_000;
 
     address private immutable _CONSORTIUM;
     address private immutable _TENDER_IMPLEMENTATION;
     address private immutable _AGREEMENT_IMPLEMENTATION;
+    IERC20 private immutable _TOKEN;
 
     string private _ocidPrefix;
     Phase private _phase;
@@ -64,26 +72,37 @@ contract Registry {
     error RegistryBudgetAboveCap(uint256 budget, uint256 cap);
     error RegistryInvalidAmounts(uint256 budget, uint256 bond);
     error RegistryInvalidDeadlines(uint256 biddingDeadline, uint256 revealDeadline, uint256 now_);
-    error RegistryInvalidAcceptanceWindow(uint256 window);
+    error RegistryAcceptanceWindowTooShort(uint256 window, uint256 minimum);
+    error RegistryBiddingPeriodTooShort(uint256 period, uint256 minimum);
+    error RegistryRevealPeriodTooShort(uint256 period, uint256 minimum);
+    error RegistryTokenNotAccepted(address token, address accepted);
     error RegistryInvalidTerms(uint256 retentionBps, uint256 latePenaltyCapBps);
     error RegistryInvalidPlan(uint256 milestones, uint256 shareSum);
     error RegistryUnknownTender(uint256 id);
 
     /// @param consortium_ the authority: admits agencies, raises the cap, decides on tenders
     /// @param agreementImplementation_ the Agreement escrow every tender clones on acceptance
-    /// @param phaseCap_ the maximum tender budget of the first rollout phase
+    /// @param token_ the one currency of this registry's tenders: budgets, bonds and the phase
+    /// cap are all in its units, so the cap caps value (another currency: another registry)
+    /// @param phaseCap_ the maximum tender budget of the first rollout phase, in `token_` units
     /// @param ocidPrefix_ the OCDS ocid prefix (e.g. "ocds-abc123"); ocids are `<prefix>-<id>`
     constructor(
         address consortium_,
         address agreementImplementation_,
+        IERC20 token_,
         uint128 phaseCap_,
         string memory ocidPrefix_
     ) {
-        if (consortium_ == address(0) || agreementImplementation_ == address(0)) {
+        if (
+            consortium_ == address(0) ||
+            agreementImplementation_ == address(0) ||
+            address(token_) == address(0)
+        ) {
             revert RegistryZeroAddress();
         }
         _CONSORTIUM = consortium_;
         _AGREEMENT_IMPLEMENTATION = agreementImplementation_;
+        _TOKEN = token_;
         _TENDER_IMPLEMENTATION = address(new Tender(consortium_, agreementImplementation_));
         _phase.cap = phaseCap_;
         _ocidPrefix = ocidPrefix_;
@@ -128,9 +147,10 @@ contract Registry {
     /// @param plan milestone shares (summing to 10 000 bps), due offsets and description hashes
     /// @return id the tender's id (its ocid is `ocid(id)`)
     /// @return tender the tender's address
-    /// @dev Emits {TenderCreated}. Reverts with {RegistryNotAgency}, {RegistryZeroAddress},
+    /// @dev Emits {TenderCreated}. Reverts with {RegistryNotAgency}, {RegistryTokenNotAccepted},
     /// {RegistryInvalidAmounts}, {RegistryBudgetAboveCap}, {RegistryInvalidDeadlines},
-    /// {RegistryInvalidAcceptanceWindow}, {RegistryInvalidTerms}, {RegistryInvalidPlan}.
+    /// {RegistryBiddingPeriodTooShort}, {RegistryRevealPeriodTooShort},
+    /// {RegistryAcceptanceWindowTooShort}, {RegistryInvalidTerms}, {RegistryInvalidPlan}.
     function createTender(
         TenderParams calldata params,
         MilestonePlan[] calldata plan
@@ -168,7 +188,12 @@ contract Registry {
         return _AGREEMENT_IMPLEMENTATION;
     }
 
-    /// @notice The maximum tender budget of the current rollout phase.
+    /// @notice The currency of every tender: budgets, bonds and the phase cap are in its units.
+    function token() external view returns (IERC20) {
+        return _TOKEN;
+    }
+
+    /// @notice The maximum tender budget of the current rollout phase, in {token} units.
     function phaseCap() external view returns (uint256) {
         return _phase.cap;
     }
@@ -240,7 +265,7 @@ contract Registry {
     }
 
     function _checkParams(TenderParams calldata params, uint256 cap) private view {
-        if (address(params.token) == address(0)) revert RegistryZeroAddress();
+        if (params.token != _TOKEN) revert RegistryTokenNotAccepted(address(params.token), address(_TOKEN));
         if (
             params.budget == 0 ||
             params.budget > type(uint88).max ||
@@ -254,8 +279,14 @@ contract Registry {
                 block.timestamp
             );
         }
-        if (params.acceptanceWindow == 0) {
-            revert RegistryInvalidAcceptanceWindow(params.acceptanceWindow);
+        if (params.biddingDeadline - block.timestamp < MIN_BIDDING_PERIOD) {
+            revert RegistryBiddingPeriodTooShort(params.biddingDeadline - block.timestamp, MIN_BIDDING_PERIOD);
+        }
+        if (params.revealDeadline - params.biddingDeadline < MIN_REVEAL_PERIOD) {
+            revert RegistryRevealPeriodTooShort(params.revealDeadline - params.biddingDeadline, MIN_REVEAL_PERIOD);
+        }
+        if (params.acceptanceWindow < MIN_ACCEPTANCE_WINDOW) {
+            revert RegistryAcceptanceWindowTooShort(params.acceptanceWindow, MIN_ACCEPTANCE_WINDOW);
         }
         if (params.terms.retentionBps > _BPS || params.terms.latePenaltyCapBps > _BPS) {
             revert RegistryInvalidTerms(params.terms.retentionBps, params.terms.latePenaltyCapBps);

@@ -7,6 +7,7 @@ import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC2
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {AgreementTerms, IAgreement, MilestonePlan} from "./interfaces/IAgreement.sol";
+import {IProcurementParty} from "./interfaces/IProcurementParty.sol";
 
 /// @notice How the winner is chosen: the lowest valid price, or a consortium evaluation.
 enum AwardMethod {
@@ -24,7 +25,7 @@ enum Stage {
     AwardLapsed, // the awardee did not accept in time; `recordLapse` reopens the competition
     Contracted, // the awardee accepted; the Agreement exists
     Cancelled, // the consortium cancelled the tender
-    Failed // no valid bid is left in the competition
+    Failed // no valid bid is left, or the consortium did not award within the evaluation period
 }
 
 /// @notice What an agency publishes; the Registry turns it into a Tender clone.
@@ -47,7 +48,7 @@ struct TenderParams {
 /// function loops over bids: the lowest valid bid ("leader") is tracked at reveal, and when
 /// the leader is excluded (disqualified or lapsed) a ranking round lets the remaining bidders
 /// claim their rank one by one, each claim O(1), so the next lowest is known without a loop.
-contract Tender is ReentrancyGuardTransient {
+contract Tender is IProcurementParty, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
     // ----------------------------------------------------------------------------------------
@@ -114,6 +115,9 @@ contract Tender is ReentrancyGuardTransient {
     uint256 private constant _O_PLAN = 95; // bytes32
     /// @notice Length of the packed immutable args a Tender clone carries.
     uint256 public constant ARGS_LENGTH = 127;
+    /// @notice How long the consortium has to award after the reveal (or a ranking round, or a
+    /// lapsed or withdrawn award) before the tender fails and the bonds come back.
+    uint256 public constant EVALUATION_PERIOD = 60 days;
 
     address private immutable _CONSORTIUM;
     address private immutable _REGISTRY;
@@ -327,7 +331,8 @@ contract Tender is ReentrancyGuardTransient {
         uint256 price = bid.data;
         bid.flags |= _BOND_SETTLED;
         _competition.status = Status.Contracted;
-        agreement_ = Clones.clone(_AGREEMENT_IMPLEMENTATION);
+        // The agreement carries this tender's address in its code (recusal follows the bidders).
+        agreement_ = Clones.cloneWithImmutableArgs(_AGREEMENT_IMPLEMENTATION, abi.encodePacked(address(this)));
         _closing.agreement = agreement_;
         emit AwardAccepted(msg.sender, agreement_, price);
 
@@ -347,7 +352,9 @@ contract Tender is ReentrancyGuardTransient {
 
     /// @notice Returns the caller's bond: to revealed bidders once the tender is awarded (not to
     /// the awardee), contracted, cancelled or failed; to unrevealed bidders only if the tender
-    /// was cancelled before the reveal deadline.
+    /// was cancelled before the reveal deadline. A bidder that takes its bond back while another
+    /// holds the award leaves the competition: it can no longer claim a rank or be awarded
+    /// (the bond is what answers for an acceptance).
     /// @dev Emits {BondWithdrawn}. Reverts with {TenderNoCommitment}, {TenderBondAlreadySettled},
     /// {TenderBondForfeited}, {TenderBondLocked}.
     function withdrawBond() external nonReentrant {
@@ -371,6 +378,14 @@ contract Tender is ReentrancyGuardTransient {
         if (!refundable) revert TenderBondLocked(msg.sender, current);
 
         bid.flags = flags | _BOND_SETTLED;
+        // Whoever takes its bond back leaves the competition: a leader that leaves while another
+        // bidder holds the award is cleared, so a ranking round opens if that award lapses.
+        if (
+            (current == Stage.Awarded || current == Stage.AwardLapsed) &&
+            _competition.leader == msg.sender
+        ) {
+            _competition = Competition(0, address(0), _competition.status);
+        }
         uint256 amount = bond();
         emit BondWithdrawn(msg.sender, amount);
         token().safeTransfer(msg.sender, amount);
@@ -402,13 +417,7 @@ contract Tender is ReentrancyGuardTransient {
     function recordLapse() external {
         Stage current = stage();
         if (current != Stage.AwardLapsed) revert TenderWrongStage(Stage.AwardLapsed, current);
-        address awardee_ = _award.awardee;
-        _bids[awardee_].flags |= _LAPSED;
-        _award.awardee = address(0);
-        _competition.status = Status.Open;
-        emit AwardLapsed(awardee_);
-        address leader_ = _competition.leader;
-        if (leader_ == awardee_ || leader_ == address(0)) _openRanking();
+        _recordLapse();
     }
 
     // ----------------------------------------------------------------------------------------
@@ -419,7 +428,8 @@ contract Tender is ReentrancyGuardTransient {
     /// the awardee withdraws the award; disqualifying the leader removes it from the lead. A
     /// ranking round opens when that leaves no award and no leader. While another bidder holds
     /// the award (Evaluation method) none can run, so it opens if that award lapses or is
-    /// withdrawn.
+    /// withdrawn. After the acceptance window has passed the lapse is recorded first (the
+    /// awardee's bond is forfeited); disqualifying that awardee then only records the reasons.
     /// @dev Consortium only. The bidder comes first (the consortium's recusal reads it).
     /// Emits {BidderDisqualified} (and {RankingOpened}). Reverts with {TenderNotConsortium},
     /// {TenderWrongStage} before Evaluation or once contracted/cancelled/failed,
@@ -427,12 +437,18 @@ contract Tender is ReentrancyGuardTransient {
     function disqualify(address bidder, bytes32 reasonHash) external {
         _checkConsortium();
         Stage current = stage();
-        if (
-            current != Stage.Evaluation &&
-            current != Stage.Ranking &&
-            current != Stage.Awarded &&
-            current != Stage.AwardLapsed
-        ) revert TenderWrongStage(Stage.Evaluation, current);
+        if (current == Stage.AwardLapsed) {
+            // The lapse comes first, so a defaulting awardee never gets its bond back.
+            if (_recordLapse() == bidder) {
+                _bids[bidder].flags |= _DISQUALIFIED;
+                emit BidderDisqualified(bidder, reasonHash);
+                return;
+            }
+            current = stage();
+        }
+        if (current != Stage.Evaluation && current != Stage.Ranking && current != Stage.Awarded) {
+            revert TenderWrongStage(Stage.Evaluation, current);
+        }
         _eligibleBid(bidder);
         _bids[bidder].flags |= _DISQUALIFIED;
         emit BidderDisqualified(bidder, reasonHash);
@@ -470,7 +486,8 @@ contract Tender is ReentrancyGuardTransient {
     }
 
     /// @notice Cancels the tender at any stage before the contract; revealed bonds (and bonds
-    /// of bids that could still have been revealed) become withdrawable.
+    /// of bids that could still have been revealed) become withdrawable, except the bond of an
+    /// awardee whose acceptance window has passed (the lapse is recorded first).
     /// @dev Consortium only. Emits {TenderCancelled}. Reverts with {TenderNotConsortium},
     /// {TenderNotCancellable} once contracted, cancelled or failed.
     function cancel(bytes32 reasonHash) external {
@@ -479,6 +496,8 @@ contract Tender is ReentrancyGuardTransient {
         if (current == Stage.Contracted || current == Stage.Cancelled || current == Stage.Failed) {
             revert TenderNotCancellable(current);
         }
+        // A defaulting awardee's bond stays forfeited: the lapse is recorded before cancelling.
+        if (current == Stage.AwardLapsed) _recordLapse();
         _competition.status = Status.Cancelled;
         _closing.cancelledAt = uint40(block.timestamp);
         emit TenderCancelled(reasonHash);
@@ -501,8 +520,17 @@ contract Tender is ReentrancyGuardTransient {
         if (block.timestamp <= biddingDeadline()) return Stage.Bidding;
         if (block.timestamp <= revealDeadline()) return Stage.Reveal;
         if (block.timestamp <= a.rankingDeadline) return Stage.Ranking;
-        if (c.leader == address(0)) return Stage.Failed;
+        if (c.leader == address(0) || block.timestamp > _evaluationDeadline(a)) return Stage.Failed;
         return Stage.Evaluation;
+    }
+
+    /// @notice The last second at which the consortium may award (or disqualify) in the current
+    /// evaluation: {EVALUATION_PERIOD} after the latest of the reveal deadline, the ranking
+    /// deadline and the last acceptance deadline. Past it without an award the tender fails and
+    /// every bond still held becomes withdrawable, so no decision that never comes (a quorum
+    /// lost to recusals, say) can lock the bidders' money.
+    function evaluationDeadline() external view returns (uint256) {
+        return _evaluationDeadline(_award);
     }
 
     /// @notice A bidder's bid: flags, commit block, and the price once revealed (else 0).
@@ -551,6 +579,22 @@ contract Tender is ReentrancyGuardTransient {
     /// @notice Whether a bidder let an award lapse (its bond is forfeited).
     function hasLapsed(address bidder) external view returns (bool) {
         return _bids[bidder].flags & _LAPSED != 0;
+    }
+
+    /// @notice The first of `candidates` that is a party to this procurement: this tender, its
+    /// buyer, anybody who committed a bid, or the agreement it led to. The consortium asks it so
+    /// that a member's declared conflict with any of them recuses the member from every decision
+    /// on this tender, the disqualification of a rival included.
+    /// @param candidates the addresses a member declared conflicts with
+    /// @return party the first party among them (zero if none)
+    function partyAmong(address[] calldata candidates) external view returns (address party) {
+        address buyer_ = buyer();
+        address agreement_ = _closing.agreement;
+        for (uint256 i = 0; i < candidates.length; ++i) {
+            address c = candidates[i];
+            if (c == address(0)) continue;
+            if (c == address(this) || c == buyer_ || c == agreement_ || _bids[c].flags != 0) return c;
+        }
     }
 
     /// @notice The lowest valid, non-excluded bid known so far (zero address if none).
@@ -706,9 +750,21 @@ contract Tender is ReentrancyGuardTransient {
 
     function _eligibleBid(address bidder) private view returns (Bid memory bid) {
         bid = _bids[bidder];
-        if (bid.flags & (_ELIGIBLE | _DISQUALIFIED | _LAPSED) != _ELIGIBLE) {
+        if (bid.flags & (_ELIGIBLE | _DISQUALIFIED | _LAPSED | _BOND_SETTLED) != _ELIGIBLE) {
             revert TenderBidderNotEligible(bidder);
         }
+    }
+
+    /// @dev The awardee let its window pass: it is excluded and its bond forfeited; a ranking
+    /// round opens if it led or the lead was cleared meanwhile. Returns the lapsed awardee.
+    function _recordLapse() private returns (address awardee_) {
+        awardee_ = _award.awardee;
+        _bids[awardee_].flags |= _LAPSED;
+        _award.awardee = address(0);
+        _competition.status = Status.Open;
+        emit AwardLapsed(awardee_);
+        address leader_ = _competition.leader;
+        if (leader_ == awardee_ || leader_ == address(0)) _openRanking();
     }
 
     function _openRanking() private {
@@ -716,6 +772,13 @@ contract Tender is ReentrancyGuardTransient {
         _competition = Competition(0, address(0), _competition.status);
         _award.rankingDeadline = deadline;
         emit RankingOpened(deadline);
+    }
+
+    function _evaluationDeadline(Award memory a) private view returns (uint256) {
+        uint256 start = revealDeadline();
+        if (a.rankingDeadline > start) start = a.rankingDeadline;
+        if (a.acceptDeadline > start) start = a.acceptDeadline;
+        return start + EVALUATION_PERIOD;
     }
 
     function _forfeitable(uint8 flags) private view returns (bool) {

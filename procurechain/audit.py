@@ -70,7 +70,7 @@ AMOUNT_FIELDS: dict[str, tuple[str, ...]] = {
     "MilestoneScheduled": ("amount",),
     "AgreementFunded": ("pulled", "received", "surplus"),
     "MilestoneAccepted": ("paid", "penalty", "retention"),
-    "DisputeResolved": ("paid", "retention", "refunded"),
+    "DisputeResolved": ("paid", "penalty", "retention", "refunded"),
     "WarrantyClaimed": ("amount", "retentionLeft"),
     "RetentionReleased": ("amount",),
     "AgreementTerminated": ("toSupplier", "toBuyer"),
@@ -430,7 +430,8 @@ class _Words:
             "DisputeResolved": lambda: (
                 f"{by} resolved the dispute on {milestone}: "
                 f"{a['supplierBps'] / 100:g}% to the supplier, {m(a['paid'])} paid, "
-                f"{m(a['retention'])} retained, {m(a['refunded'])} refunded"
+                f"{m(a['penalty'])} penalty, {m(a['retention'])} retained, "
+                f"{m(a['refunded'])} refunded"
             ),
             "WorkCompleted": lambda: (
                 f"every milestone is settled; the warranty runs until {a['warrantyEndsAt']}"
@@ -904,6 +905,10 @@ def replay_tender(log: AuditLog, tender: str) -> TenderFacts:
         elif e.event in ("BondWithdrawn", "BondReturned", "BondForfeited"):
             bidder.settled = True
             facts.bonds_held -= a["amount"]
+            # a bidder that takes its bond back leaves: a leader cleared while another holds
+            # the award (it cannot be the awardee, whose bond is locked)
+            if facts.status == "awarded" and facts.leader[0] == a.get("bidder"):
+                facts.leader = (ZERO, 0)
     facts.bidders.pop(ZERO, None)
     return facts
 
@@ -911,17 +916,21 @@ def replay_tender(log: AuditLog, tender: str) -> TenderFacts:
 def replay_agreement(log: AuditLog, agreement: str) -> AgreementFacts:
     """An agreement's status, milestones and money from its events alone."""
     facts = AgreementFacts(agreement)
+    created = 0
     for e in log.at(agreement):
         a = e.args
         indexed = "index" in a and e.event != "MilestoneScheduled"
         m = facts.milestones[a["index"]] if indexed else _Milestone()
         if e.event == "AgreementInitialized":
             facts.buyer, facts.supplier, facts.price = a["buyer"], a["supplier"], a["price"]
+            created = e.timestamp
         elif e.event == "MilestoneScheduled":
             facts.milestones.append(_Milestone(amount=a["amount"], due_date=a["dueDate"]))
         elif e.event == "AgreementFunded":
             facts.status, facts.escrowed = _ACTIVE, facts.price
             facts.held += a["received"]
+            for scheduled in facts.milestones:  # due dates count from funding
+                scheduled.due_date += e.timestamp - created
         elif e.event == "MilestoneSubmitted":
             m.state, m.submitted_at, m.evidence = _SUBMITTED, e.timestamp, a["evidenceHash"]
         elif e.event == "MilestoneRejected":
@@ -939,9 +948,10 @@ def replay_agreement(log: AuditLog, agreement: str) -> AgreementFacts:
             facts.retention_held += a["retention"]
             facts.settled += 1
         elif e.event == "DisputeResolved":
-            m.state, m.paid, m.retention, m.refunded = (
+            m.state, m.paid, m.penalty, m.retention, m.refunded = (
                 _RESOLVED,
                 a["paid"],
+                a["penalty"],
                 a["retention"],
                 a["refunded"],
             )

@@ -23,10 +23,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from eth_abi import encode
+from eth_abi import decode, encode
 from eth_account import Account
 from eth_account.messages import SignableMessage, encode_typed_data
 from eth_utils import is_address, keccak, to_checksum_address
+from web3.exceptions import ContractLogicError
 
 from procurechain import network
 from procurechain.calls import Call
@@ -138,6 +139,16 @@ register_sentences(
         "ConsortiumEmptyReason": "a conflict declaration needs the hash of a published reason",
         "ConsortiumConflictAlreadyDeclared": "{member} already declared a conflict with {subject}",
         "ConsortiumNoConflict": "{member} has no declared conflict with {subject}",
+        "ConsortiumTooManyConflicts": "{member} already has {max} open conflict declarations; "
+        "have the consortium lift those that ended before declaring another",
+        "ConsortiumSignerIsSubject": "{signer} is the member this action is about and does not "
+        "count for it; leave its signature out",
+        "ConsortiumTargetNotContract": "{target} has no code on this chain; check the address "
+        "(only a plain ether payment, without data, may go to an account)",
+        "ConsortiumValueMismatch": "{sent} wei were sent with an action worth {value} wei; send "
+        "exactly its value or none",
+        "ConsortiumInsufficientGas": "only {gasLeft} gas was left to check recusals, {needed} are "
+        "needed; send the execution with a higher gas limit",
     }
 )
 
@@ -688,16 +699,66 @@ def revoke(proposal: Proposal, consortium: Any, account: Any) -> Any:
     return consortium.revokeApproval(proposal.action_hash, sender=account)
 
 
-def _subjects(proposal: Proposal, consortium: Any) -> tuple[int, list[str]]:
+def _address_arg(data: bytes, k: int) -> str | None:
+    """The ``k``-th static argument of calldata as an address (None if absent or zero)."""
+    end = 4 + 32 * k
+    if not k or len(data) < end:
+        return None
+    subject = to_checksum_address(data[end - 32 : end][12:])
+    return subject if int(subject, 16) else None
+
+
+def _subjects(proposal: Proposal, consortium: Any) -> tuple[int, list[str], str | None]:
+    """The roles the action needs, the subjects named by it (its target and the policy's
+    argument) and, for an action on the consortium itself, the member it names first (who
+    does not count). Mirrors ``Consortium._authorize``."""
     required, subject_arg = consortium.policyOf(proposal.selector or b"\x00" * 4)
+    required = int(required)
     subjects = [proposal.action.target]
-    end = 4 + 32 * int(subject_arg)
-    if subject_arg and len(proposal.action.data) >= end:
-        word = proposal.action.data[end - 32 : end]
-        subject = to_checksum_address(word[12:])
-        if int(subject, 16):
-            subjects.append(subject)
-    return int(required), subjects
+    named = _address_arg(proposal.action.data, int(subject_arg))
+    if named:
+        subjects.append(named)
+    itself = None
+    if proposal.action.target == to_checksum_address(str(consortium.address)):
+        required |= int(consortium.governanceRoles())
+        itself = _address_arg(proposal.action.data, 1)
+    return required, subjects, itself
+
+
+PARTY_AMONG = keccak(text="partyAmong(address[])")[:4]
+
+
+def party_among(target: str, candidates: list[str]) -> str | None:
+    """The first of ``candidates`` that takes part in the procurement ``target`` belongs to
+    (a Tender's or an Agreement's ``partyAmong``), or None; None for a target without it."""
+    from ape import chain
+
+    if not candidates or not chain.provider.get_code(target):
+        return None
+    data = PARTY_AMONG + encode(["address[]"], [candidates])
+    try:
+        raw = chain.provider.web3.eth.call({"to": target, "data": data})
+    except ContractLogicError:  # no partyAmong: a target without parties
+        return None
+    if len(raw) != 32:
+        return None
+    (party,) = decode(["uint256"], bytes(raw))
+    return to_checksum_address(party.to_bytes(32, "big")[12:]) if party else None
+
+
+def recusal(member: str, subjects: list[str], target: str, consortium: Any) -> str | None:
+    """Why ``member`` does not count for an action on ``target`` naming ``subjects``: the
+    subject of its declared conflict (the target, a named address, or any party of the
+    target's procurement), or None."""
+    if not int(consortium.memberInfo(member)[2]):
+        return None
+    for subject in subjects:
+        if int.from_bytes(bytes(consortium.conflictOf(member, subject)), "big"):
+            return subject
+    if target == to_checksum_address(str(consortium.address)):
+        return None
+    declared = [to_checksum_address(a) for a in consortium.conflictsOf(member)]
+    return party_among(target, declared)
 
 
 def status(proposal: Proposal, consortium: Any) -> ProposalStatus:
@@ -709,7 +770,7 @@ def status(proposal: Proposal, consortium: Any) -> ProposalStatus:
     from ape import chain
 
     _check_target(proposal, consortium)
-    required, subjects = _subjects(proposal, consortium)
+    required, subjects, itself = _subjects(proposal, consortium)
     digest = proposal.action_hash
     members: dict[str, int] = {}
     for address in consortium.members():
@@ -717,10 +778,10 @@ def status(proposal: Proposal, consortium: Any) -> ProposalStatus:
         members[address] = int(consortium.memberInfo(address)[1])
     recused: dict[str, str] = {}
     for address in members:
-        for subject in subjects:
-            if int.from_bytes(bytes(consortium.conflictOf(address, subject)), "big"):
-                recused[address] = subject
-                break
+        reason = address if address == itself else None
+        reason = reason or recusal(address, subjects, proposal.action.target, consortium)
+        if reason:
+            recused[address] = reason
     left_out = {
         signer: "not a member (any more)"
         for signer in [*proposal.signatures, *proposal.contract_signatures]

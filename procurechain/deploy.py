@@ -64,12 +64,17 @@ class PolicySpec:
 
 
 #: The reference policies: an auditor must sign milestone acceptance and warranty claims, a
-#: legal expert dispute resolutions and terminations; the bidder named by award/disqualify
-#: is a subject, so members in conflict with that bidder are recused.
+#: legal expert dispute resolutions and terminations, and both a dispute resolution (it pays
+#: the supplier as an acceptance does); the bidder named by award/disqualify is a subject, so
+#: members in conflict with that bidder are recused. Every action on the consortium itself
+#: (membership, roles, threshold, policies, lifting a conflict) needs every role these require:
+#: the Consortium contract adds that rule itself.
 DEFAULT_POLICIES: tuple[PolicySpec, ...] = (
     PolicySpec("acceptMilestone(uint256)", roles=cs.ROLES["auditor"]),
     PolicySpec("claimWarranty(uint256,bytes32)", roles=cs.ROLES["auditor"]),
-    PolicySpec("resolveDispute(uint256,uint256,bytes32)", roles=cs.ROLES["legal"]),
+    PolicySpec(
+        "resolveDispute(uint256,uint256,bytes32)", roles=cs.ROLES["auditor"] | cs.ROLES["legal"]
+    ),
     PolicySpec("terminate(bytes32)", roles=cs.ROLES["legal"]),
     PolicySpec("award(address,bytes32)", subject_arg=1),
     PolicySpec("disqualify(address,bytes32)", subject_arg=1),
@@ -175,9 +180,16 @@ def load_config(path: str | Path) -> SuiteConfig:
         raise ProcurechainError(f"{source}: missing or invalid key ({err})") from err
 
 
+#: Functions that pay the supplier for delivered work as ``acceptMilestone`` does: each must
+#: require at least the roles acceptance requires, or a quorum without them could pay anyway.
+PAYS_LIKE_ACCEPTANCE = ("resolveDispute(uint256,uint256,bytes32)",)
+ACCEPTANCE = "acceptMilestone(uint256)"
+
+
 def _check_policies(policies: tuple[PolicySpec, ...]) -> None:
     """Every policy must name a function some procurechain contract has (a typo would
-    otherwise protect nothing, silently)."""
+    otherwise protect nothing, silently), and no function that pays the supplier may require
+    fewer roles than milestone acceptance."""
     from ape import project
 
     known = set()
@@ -190,6 +202,15 @@ def _check_policies(policies: tuple[PolicySpec, ...]) -> None:
             raise ProcurechainError(
                 f"policy function {signature} is not a function of the Consortium, Registry, "
                 "Tender or Agreement; check its name and argument types"
+            )
+    roles = {p.function.replace(" ", ""): p.roles for p in policies}
+    for function in PAYS_LIKE_ACCEPTANCE:
+        lacking = roles.get(ACCEPTANCE, 0) & ~roles.get(function, 0)
+        if lacking:
+            names = ", ".join(cs.role_names(lacking))
+            raise ProcurechainError(
+                f"policy {function} must require role {names} as {ACCEPTANCE} does: it pays the "
+                f"supplier too, so without it a quorum lacking {names} could pay through a dispute"
             )
 
 
@@ -344,7 +365,12 @@ def _deploy(
     )
     contracts["Consortium"] = _record(consortium)
     registry = deployer.deploy(
-        project.Registry, consortium, agreement_impl, config.phase_cap, config.ocid_prefix
+        project.Registry,
+        consortium,
+        agreement_impl,
+        contracts["Token"]["address"],
+        config.phase_cap,
+        config.ocid_prefix,
     )
     contracts["Registry"] = _record(registry)
     contracts["TenderImplementation"] = {"address": str(registry.tenderImplementation())}

@@ -97,7 +97,8 @@ register_sentences(
         "TenderAlreadyRevealed": "{bidder} has already revealed its bid",
         "TenderCommitmentMismatch": "the price, salt or document hash does not open the "
         "commitment of {bidder}; use the same values as at commit",
-        "TenderBidderNotEligible": "{bidder} has no revealed valid bid still in the competition",
+        "TenderBidderNotEligible": "{bidder} has no revealed valid bid still in the competition "
+        "(disqualified, lapsed, or its bond was taken back)",
         "TenderNotLowestBid": "{bidder} is not the lowest valid bid; the lowest is {lowest}",
         "TenderNotAwardee": "{caller} is not the awardee ({awardee})",
         "TenderAcceptanceExpired": "the acceptance window closed at {deadline} (now {now_})",
@@ -121,7 +122,14 @@ register_sentences(
         "below 2^88",
         "RegistryInvalidDeadlines": "deadlines must be in the future and bidding "
         "({biddingDeadline}) before reveal ({revealDeadline}); now is {now_}",
-        "RegistryInvalidAcceptanceWindow": "the acceptance window must be positive",
+        "RegistryAcceptanceWindowTooShort": "an acceptance window of {window} s is too short; "
+        "give the awardee at least {minimum} s (one day)",
+        "RegistryBiddingPeriodTooShort": "a bidding period of {period} s is too short; set the "
+        "bidding deadline at least {minimum} s (one day) from now",
+        "RegistryRevealPeriodTooShort": "a reveal period of {period} s is too short; set the "
+        "reveal deadline at least {minimum} s (one day) after the bidding deadline",
+        "RegistryTokenNotAccepted": "this registry's tenders are in token {accepted}, not "
+        "{token}; use its token (another currency needs its own registry)",
         "RegistryInvalidTerms": "retention ({retentionBps}) and penalty cap "
         "({latePenaltyCapBps}) must be at most 10000 bps",
         "RegistryInvalidPlan": "the plan has {milestones} milestones whose shares sum to "

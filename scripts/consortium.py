@@ -198,7 +198,9 @@ def status(bundle: Path) -> None:
     )
     for member, roles in state.members.items():
         if member in state.recused:
-            mark = f"recused (conflict with {state.recused[member]}) - does not count"
+            about = state.recused[member]
+            why = "the action is about this member" if about == member else f"conflict with {about}"
+            mark = f"recused ({why}) - does not count"
         elif member in state.signed:
             mark = "signed"
         elif member in state.approved_onchain:
