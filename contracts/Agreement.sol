@@ -697,10 +697,10 @@ contract Agreement is IAgreement, IProcurementParty, Initializable, ReentrancyGu
         uint256 base,
         Milestone storage m
     ) private view returns (uint256 paid, uint256 penalty, uint256 retention) {
-        AgreementTerms memory terms = _terms;
-        retention = (base * terms.retentionBps) / _BPS;
-        uint256 penaltyBps = _daysLate(m.submittedAt, m.dueDate + _dueShift) * terms.latePenaltyBpsPerDay;
-        if (penaltyBps > terms.latePenaltyCapBps) penaltyBps = terms.latePenaltyCapBps;
+        AgreementTerms memory t = _terms;
+        retention = (base * t.retentionBps) / _BPS;
+        uint256 penaltyBps = _daysLate(m.submittedAt, m.dueDate + _dueShift) * t.latePenaltyBpsPerDay;
+        if (penaltyBps > t.latePenaltyCapBps) penaltyBps = t.latePenaltyCapBps;
         penalty = (base * penaltyBps) / _BPS;
         if (penalty > base - retention) penalty = base - retention;
         paid = base - retention - penalty;

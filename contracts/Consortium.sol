@@ -274,14 +274,11 @@ contract Consortium is EIP712, ReentrancyGuardTransient {
     /// @param reasonHash hash of the published declaration (non-zero)
     function declareConflict(address subject, bytes32 reasonHash) external onlyMember {
         if (reasonHash == bytes32(0)) revert ConsortiumEmptyReason();
-        if (_conflicts[msg.sender][subject] != bytes32(0)) {
-            revert ConsortiumConflictAlreadyDeclared(msg.sender, subject);
-        }
         EnumerableSet.AddressSet storage subjects = _conflictSubjects[msg.sender];
+        if (subjects.contains(subject)) revert ConsortiumConflictAlreadyDeclared(msg.sender, subject);
         if (subjects.length() >= MAX_CONFLICTS) revert ConsortiumTooManyConflicts(msg.sender, MAX_CONFLICTS);
+        if (!subjects.add(subject)) revert ConsortiumConflictAlreadyDeclared(msg.sender, subject);
         _conflicts[msg.sender][subject] = reasonHash;
-        // slither-disable-next-line unused-return
-        subjects.add(subject);
         ++_members[msg.sender].conflicts;
         emit ConflictDeclared(msg.sender, subject, reasonHash);
     }
@@ -290,10 +287,8 @@ contract Consortium is EIP712, ReentrancyGuardTransient {
     /// member itself does not count.
     /// @dev Emits {ConflictLifted}. Reverts with ConsortiumNotSelf, ConsortiumNoConflict.
     function liftConflict(address member, address subject) external onlySelf {
-        if (_conflicts[member][subject] == bytes32(0)) revert ConsortiumNoConflict(member, subject);
+        if (!_conflictSubjects[member].remove(subject)) revert ConsortiumNoConflict(member, subject);
         delete _conflicts[member][subject];
-        // slither-disable-next-line unused-return
-        _conflictSubjects[member].remove(subject);
         --_members[member].conflicts;
         emit ConflictLifted(member, subject);
     }
@@ -536,12 +531,20 @@ contract Consortium is EIP712, ReentrancyGuardTransient {
         // query starved on purpose must not read as "no party".
         uint256 needed = _PARTY_QUERY_GAS + _PARTY_QUERY_GAS / 63 + 5_000;
         if (gasleft() < needed) revert ConsortiumInsufficientGas(gasleft(), needed);
-        (bool ok, bytes memory answer) = target.staticcall{gas: _PARTY_QUERY_GAS}(
-            abi.encodeCall(IProcurementParty.partyAmong, (_conflictSubjects[signer].values()))
-        );
-        if (!ok || answer.length != 32) return;
+        bytes memory query = abi.encodeCall(IProcurementParty.partyAmong, (_conflictSubjects[signer].values()));
+        bool ok;
+        uint256 size;
+        uint256 answer;
+        // Copies at most one word back, so a target cannot make this caller pay for a huge answer.
+        // solhint-disable-next-line no-inline-assembly
+        assembly ("memory-safe") {
+            ok := staticcall(_PARTY_QUERY_GAS, target, add(query, 0x20), mload(query), 0, 0x20)
+            size := returndatasize()
+            answer := mload(0)
+        }
+        if (!ok || size != 32) return;
         // Any non-zero answer recuses (fails closed on a target answering garbage).
-        address party = address(uint160(abi.decode(answer, (uint256))));
+        address party = address(uint160(answer));
         if (party != address(0)) revert ConsortiumSignerRecused(signer, party);
     }
 
