@@ -11,6 +11,7 @@ import tempfile
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from ape import networks
 from ape.logging import logger
@@ -49,8 +50,17 @@ def _progress(total: int, what: str) -> Callable[[], None]:
     return step
 
 
+def _previous() -> dict[str, Any]:
+    """The results of the previous run (the benchmarks.json this run replaces), or empty."""
+    try:
+        return json.loads(OUT_JSON.read_text())["results"]
+    except (OSError, ValueError, KeyError):
+        return {}
+
+
 def main() -> None:
     logger.set_level("WARNING")
+    previous = _previous()
     transactions = 2 * sum(scaling.BIDDERS)
     with (
         tempfile.TemporaryDirectory() as manifests,
@@ -79,7 +89,9 @@ def main() -> None:
         "",
         *(f"- {k}: {v}" for k, v in machine.items()),
         "",
-        *lifecycle_gas.markdown(results["lifecycle"], results["consortium"]),
+        *lifecycle_gas.markdown(
+            results["lifecycle"], results["consortium"], previous.get("lifecycle")
+        ),
         "",
         *consortium_gas.markdown(results["consortium"]),
         *scaling.markdown(results["scaling"]),

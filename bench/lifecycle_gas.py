@@ -216,27 +216,43 @@ def _fmt(values: list[int]) -> str:
     return " / ".join(f"{v:,}" for v in values)
 
 
-def markdown(result: dict[str, Any], safe: dict[str, Any] | None = None) -> list[str]:
-    """The gas table, one row per operation, with the peer's figures and our targets."""
+def markdown(
+    result: dict[str, Any],
+    safe: dict[str, Any] | None = None,
+    before: dict[str, Any] | None = None,
+) -> list[str]:
+    """The gas table, one row per operation, with the peer's figures and our targets; with
+    ``before`` (the previous run's lifecycle results, from the committed benchmarks.json) each
+    operation's gas then and the difference, so a contract change shows what it cost."""
+    then = {row["operation"]: row["gas"] for row in (before or {}).get("operations", [])}
     lines = [
         "## Gas per operation of the reference scenario",
         "",
         "Every transaction of the reference scenario (`make demo`: 40 park benches, 3 bidders,",
         "3 milestones, one late, one disputed), classified by the function it called; a",
         "consortium decision is named after the call the consortium made and includes the",
-        "signature checks (3 of 5 ECDSA). Several values: each occurrence in order.",
+        "signature checks (3 of 5 ECDSA). Several values: each occurrence in order. *Before*:",
+        "the same operation in the previous `make bench` run (the committed benchmarks.json).",
         "",
-        "| operation | gas | target | peer suite |",
-        "| --- | ---: | ---: | ---: |",
+        "| operation | gas | before | change | target | peer suite |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     for row in result["operations"]:
         label = row["operation"]
         target = f"{TARGETS[label]:,}" if label in TARGETS else ""
         peer = f"~{PEER[label]:,}" if label in PEER else ""
-        lines.append(f"| {label} | {_fmt(row['gas'])} | {target} | {peer} |")
+        old = then.get(label)
+        deltas = [n - o for n, o in zip(row["gas"], old or [], strict=False)]
+        change = " / ".join(f"{d:+,}" for d in deltas) if old else "new"
+        lines.append(
+            f"| {label} | {_fmt(row['gas'])} | {_fmt(old) if old else ''} | {change} | "
+            f"{target} | {peer} |"
+        )
+    total, total_before = result["lifecycle_total"], (before or {}).get("lifecycle_total")
+    then_total = f"{total_before:,} | {total - total_before:+,}" if total_before else " | "
     lines.append(
-        f"| **whole lifecycle** ({result['transactions']} transactions) | "
-        f"**{result['lifecycle_total']:,}** | | ~{PEER_LIFECYCLE:,} |"
+        f"| **whole lifecycle** ({result['transactions']} transactions) | **{total:,}** | "
+        f"{then_total} | | ~{PEER_LIFECYCLE:,} |"
     )
     lines += ["", "The whole lifecycle by part:", "", "| part | gas |", "| --- | ---: |"]
     lines += [f"| {part} | {gas:,} |" for part, gas in result["parts"].items()]
