@@ -222,6 +222,41 @@ def _selector(signature: str) -> str:
     return "0x" + keccak(text=signature).hex()[:8]
 
 
+_ROLE_NAMES = ("agency", "auditor", "citizen", "technical", "legal")
+#: Functions named in sentences instead of their bare selectors (display only).
+_FUNCTIONS = {
+    _selector(signature): signature.split("(")[0]
+    for signature in (
+        "acceptMilestone(uint256)",
+        "rejectMilestone(uint256,bytes32)",
+        "resolveDispute(uint256,uint256,bytes32)",
+        "claimWarranty(uint256,bytes32)",
+        "terminate(bytes32)",
+        "award(address,bytes32)",
+        "disqualify(address,bytes32)",
+        "cancel(bytes32)",
+        "addAgency(address)",
+        "removeAgency(address)",
+        "raisePhaseCap(uint128)",
+        "addMember(address,uint8)",
+        "removeMember(address)",
+        "setMemberRoles(address,uint8)",
+        "setThreshold(uint256)",
+        "setPolicy(bytes4,uint8,uint8)",
+        "liftConflict(address,address)",
+    )
+}
+
+
+def _roles(bits: int) -> str:
+    names = [name for i, name in enumerate(_ROLE_NAMES) if bits >> i & 1]
+    return "+".join(names) if names else "no role"
+
+
+def _function(selector: str) -> str:
+    return _FUNCTIONS.get(selector, selector)
+
+
 ACCEPT = _selector("acceptMilestone(uint256)")
 RESOLVE = _selector("resolveDispute(uint256,uint256,bytes32)")
 EXECUTE = _selector("execute((address,uint256,bytes,uint256,uint256),bytes)")
@@ -1180,7 +1215,7 @@ class _Checker:
         """(g) the consortium's own rules, replayed."""
         a, council = e.args, self.actual
         signers, label = a["signers"], f"Consortium {_addr(self.consortium)}"
-        what = f"action {a['selector']} on {_addr(a['target'])}"
+        what = f"{_function(a['selector'])} on {_addr(a['target'])}"
         numbers = [int(s, 16) for s in signers]
         if numbers != sorted(set(numbers)):
             self.report(
@@ -1205,7 +1240,7 @@ class _Checker:
                 "g.roles",
                 label,
                 e,
-                f"{what} needs roles {required}, its signers hold {held}",
+                f"{what} needs {_roles(required)}, its signers hold {_roles(held)}",
                 required=required,
                 held=held,
             )
@@ -1226,7 +1261,7 @@ class _Checker:
         """(e) a change of the consortium itself."""
         a, label = e.args, f"Consortium {_addr(self.consortium)}"
         signers = a["signers"]
-        what = f"governance action {a['selector']}"
+        what = f"governance action {_function(a['selector'])}"
         broken = False
         if data is None:
             broken = True
@@ -1243,9 +1278,9 @@ class _Checker:
                 "e.roles",
                 label,
                 e,
-                f"{what} signed by {_names(signers)} holding roles {held}, without roles "
-                f"{self.gov_roles & ~held} that policies required at deployment "
-                f"({self.gov_roles}); its effects are not recognised",
+                f"{what} signed by {_names(signers)} holding {_roles(held)}, without "
+                f"{_roles(self.gov_roles & ~held)}, which policies required at deployment "
+                f"({_roles(self.gov_roles)}); its effects are not recognised",
                 held=held,
                 required=self.gov_roles,
                 missing=self.gov_roles & ~held,
@@ -1279,7 +1314,7 @@ class _Checker:
                 "d.selector",
                 g.label,
                 e,
-                f"{what} under action {action['selector']}, not acceptMilestone/resolveDispute",
+                f"{what} under {_function(action['selector'])}, not acceptMilestone/resolveDispute",
                 paid=paid,
             )
         signers, council = action["signers"], self.legit
@@ -1309,8 +1344,8 @@ class _Checker:
                 "d.roles",
                 g.label,
                 e,
-                f"{what} signed by {_names(signers)} holding roles {held}, without the roles "
-                f"{self.pay_roles & ~held} paying requires ({self.pay_roles})",
+                f"{what} signed by {_names(signers)} holding {_roles(held)}, without "
+                f"{_roles(self.pay_roles & ~held)}, which paying requires",
                 paid=paid,
                 held=held,
                 required=self.pay_roles,
