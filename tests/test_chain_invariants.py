@@ -10,6 +10,7 @@ runs) on Anvil and checks the history after it: no violation.
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from procurechain import invariants as inv
 from procurechain.deployments import read_manifest
 from procurechain.scenario import run_reference
 
-from conftest import deployments_in
+from conftest import PROJECT, deployments_in
 
 FIXTURES = Path(__file__).parent / "fixtures" / "attacks"
 DAY = 24 * 3600
@@ -205,3 +206,26 @@ def test_a_donation_to_the_tender_is_seen_live_and_a_reverted_chain_is_rewound(
     assert history.to_json()["logs"] == logs_before
     assert history.to_json()["balances"][tender]["balance"] == 0
     assert inv.check(history) == []
+
+
+def test_every_hard_coded_event_signature_is_declared_in_the_sources():
+    """Read from contracts/*.sol (not from the compiled ABI): a renamed or retyped event
+    would silently blind the checker. DisputeResolved is known in two shapes (without and
+    with the late penalty); at least one must be declared."""
+    structs = {"MilestonePlan": "(uint16,uint32,bytes32)"}
+    declared = set()
+    for source in (PROJECT / "contracts").glob("*.sol"):
+        text = re.sub(r"//[^\n]*", "", source.read_text())
+        for name, params in re.findall(r"\bevent\s+(\w+)\s*\(([^)]*)\)", text):
+            types = [p.split()[0] for p in params.split(",") if p.strip()]
+            types = [
+                structs.get(t.removesuffix("[]"), t.removesuffix("[]"))
+                + t[len(t.removesuffix("[]")) :]
+                for t in types
+            ]
+            declared.add(f"{name}({','.join(types)})")
+    declared.add("Transfer(address,address,uint256)")  # ERC-20, from OpenZeppelin
+    ours = [spec.signature for spec in inv.EVENTS]
+    missing = [s for s in ours if s not in declared and not s.startswith("DisputeResolved(")]
+    assert missing == []
+    assert any(s in declared for s in ours if s.startswith("DisputeResolved("))
