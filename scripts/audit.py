@@ -1,7 +1,7 @@
 """The public record, for anyone: the audit log from chain events, OCDS, and verification.
 
 ape run audit export --format jsonl|csv|ocds [--tender ID] [--from-block N] [--out FILE]
-ape run audit verify
+ape run audit verify      # events vs contracts, then the chain-derived invariants
 
 Both find the Registry and the Consortium in the network's deployment manifest, or take
 `--registry` / `--consortium` addresses.
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import click
 
-from procurechain import audit, inputs, ocds
+from procurechain import audit, inputs, invariants, ocds
 from procurechain.cli import Command, Group, one_line_errors
 from procurechain.deployments import deployed, read_manifest
 from procurechain.errors import ProcurechainError
@@ -162,12 +162,14 @@ def export(
 @consortium_option
 @one_line_errors
 def verify(registry: str | None, consortium: str | None) -> None:
-    """Replay every tender and agreement from its events and compare with the contracts."""
-    log = audit.collect(
-        deployed("Registry", registry),
-        deployed("Consortium", consortium),
-        scan_from=_first_block(registry),
-    )
+    """Replay every tender and agreement from its events and compare with the contracts, then
+    check the chain-derived invariants (bonds, escrow, quorums, recusal, penalties)."""
+    from ape import chain
+
+    registry_contract = deployed("Registry", registry)
+    consortium_contract = deployed("Consortium", consortium)
+    first = _first_block(registry)
+    log = audit.collect(registry_contract, consortium_contract, scan_from=first)
     differences = audit.verify(log)
     for difference in differences:
         click.echo(f"  {difference}")
@@ -175,7 +177,27 @@ def verify(registry: str | None, consortium: str | None) -> None:
         f"{len(log.tenders)} tenders, {len(log.agreements)} agreements, {len(log.entries)} "
         f"events: {len(differences)} differences"
     )
-    if differences:
-        raise click.ClickException(
-            f"{len(differences)} facts differ between the events and the contracts"
-        )
+    history = invariants.ChainHistory(
+        chain.provider.uri,
+        registry=str(registry_contract.address),
+        consortium=str(consortium_contract.address),
+        token=str(registry_contract.token()),
+        from_block=first,
+    )
+    history.extend()
+    violations = invariants.check(history)
+    for violation in violations:
+        click.echo(f"  {violation}")
+    click.echo(
+        f"invariants from the chain alone (bonds, escrow, quorums, recusal, penalties): "
+        f"{len(violations)} violations"
+    )
+    problems = [
+        *(
+            [f"{len(differences)} facts differ between the events and the contracts"]
+            * bool(differences)
+        ),
+        *([f"{len(violations)} invariants are violated on this chain"] * bool(violations)),
+    ]
+    if problems:
+        raise click.ClickException("; ".join(problems))

@@ -277,3 +277,17 @@ def test_the_commands_in_their_own_process(scenario, ape_run, tmp_path):
     assert exported.stderr.count(": ok") == 2  # the tender's and the agreement's totals
     verified = ape_run("audit", "verify", *addresses)
     assert "0 differences" in verified.stdout
+    assert "(bonds, escrow, quorums, recusal, penalties): 0 violations" in verified.stdout
+
+
+def test_verify_fails_on_a_chain_that_breaks_an_invariant(scenario, ape_run, isolated, deployer):
+    """Tokens that reach a finished tender outside its rules make `audit verify` fail, naming
+    the tender and the amounts (the chain-derived invariants see it, as the replay does)."""
+    _, registry, consortium, token = scenario
+    tender = registry.tenderOf(1)
+    token.mint(tender, 7 * 10**6, sender=deployer)
+    addresses = ("--registry", str(registry.address), "--consortium", str(consortium.address))
+    verified = ape_run("audit", "verify", *addresses, expect_ok=False)
+    violations = [line for line in verified.stdout.splitlines() if "a.balance" in line]
+    assert violations and str(tender).lower()[:10] in violations[0].lower(), verified.stdout
+    assert "invariants are violated on this chain" in verified.stderr + verified.stdout
