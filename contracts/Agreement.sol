@@ -580,9 +580,11 @@ contract Agreement is IAgreement, IProcurementParty, Initializable, ReentrancyGu
         return args.length == 20 ? address(bytes20(args)) : address(0);
     }
 
-    /// @notice The first of `candidates` that is a party to this procurement: this agreement, its
-    /// buyer, its supplier, its tender or anybody who bid in that tender. The consortium asks it
-    /// so that a member's declared conflict with any of them recuses the member here too.
+    /// @notice The first of `candidates` that is a party to this agreement: itself, its buyer, its
+    /// supplier or its tender. The consortium asks it so that a member's declared conflict with
+    /// any of them recuses the member here too. Losing bidders are not parties of the contract:
+    /// counting them would let anyone who bids (and takes its bond back) recuse members from
+    /// paying the winner.
     /// @param candidates the addresses a member declared conflicts with
     /// @return party the first party among them (zero if none)
     function partyAmong(address[] calldata candidates) external view returns (address party) {
@@ -593,7 +595,6 @@ contract Agreement is IAgreement, IProcurementParty, Initializable, ReentrancyGu
                 return c;
             }
         }
-        if (tender_ != address(0)) return IProcurementParty(tender_).partyAmong(candidates);
     }
 
     /// @notice When the warranty ends (zero until every milestone is settled).

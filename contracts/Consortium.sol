@@ -7,6 +7,7 @@ import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 import {EnumerableSet} from "@openzeppelin/contracts/utils/structs/EnumerableSet.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {IConsortiumMembers} from "./interfaces/IConsortiumMembers.sol";
 import {IProcurementParty} from "./interfaces/IProcurementParty.sol";
 
 /// @title Consortium
@@ -24,7 +25,7 @@ import {IProcurementParty} from "./interfaces/IProcurementParty.sol";
 /// member's `isValidSignature(actionHash, data)` must accept.
 /// Membership, roles, threshold, policies and recusal lifts change only through {execute}
 /// on this contract itself.
-contract Consortium is EIP712, ReentrancyGuardTransient {
+contract Consortium is IConsortiumMembers, EIP712, ReentrancyGuardTransient {
     using EnumerableSet for EnumerableSet.AddressSet;
 
     // ------------------------------------------------------------------ roles
@@ -143,6 +144,7 @@ contract Consortium is EIP712, ReentrancyGuardTransient {
     error ConsortiumConflictAlreadyDeclared(address member, address subject);
     error ConsortiumNoConflict(address member, address subject);
     error ConsortiumTooManyConflicts(address member, uint256 max);
+    error ConsortiumInvalidConflictSubject(address subject);
     error ConsortiumSignerIsSubject(address signer);
     error ConsortiumTargetNotContract(address target);
     error ConsortiumValueMismatch(uint256 sent, uint256 value);
@@ -270,10 +272,14 @@ contract Consortium is EIP712, ReentrancyGuardTransient {
     /// takes part in: a conflict with a bidder recuses the member from every decision on the
     /// tenders it bids in and on the agreements they lead to.
     /// @dev Members only. Emits {ConflictDeclared}. Reverts with ConsortiumNotMember,
-    /// ConsortiumEmptyReason, ConsortiumConflictAlreadyDeclared, ConsortiumTooManyConflicts.
+    /// ConsortiumEmptyReason, ConsortiumInvalidConflictSubject (zero or the consortium itself),
+    /// ConsortiumConflictAlreadyDeclared, ConsortiumTooManyConflicts.
     /// @param reasonHash hash of the published declaration (non-zero)
     function declareConflict(address subject, bytes32 reasonHash) external onlyMember {
         if (reasonHash == bytes32(0)) revert ConsortiumEmptyReason();
+        // A conflict with the consortium itself would recuse the member from every change of
+        // it, its own conflict's lifting included: one member could freeze governance.
+        if (subject == address(0) || subject == address(this)) revert ConsortiumInvalidConflictSubject(subject);
         EnumerableSet.AddressSet storage subjects = _conflictSubjects[msg.sender];
         if (subjects.contains(subject)) revert ConsortiumConflictAlreadyDeclared(msg.sender, subject);
         if (subjects.length() >= MAX_CONFLICTS) revert ConsortiumTooManyConflicts(msg.sender, MAX_CONFLICTS);
@@ -391,7 +397,7 @@ contract Consortium is EIP712, ReentrancyGuardTransient {
         return (m.active, m.roles, m.conflicts);
     }
 
-    /// @notice Whether `account` is a current member.
+    /// @inheritdoc IConsortiumMembers
     function isMember(address account) external view returns (bool) {
         return _members[account].active;
     }
@@ -424,11 +430,19 @@ contract Consortium is EIP712, ReentrancyGuardTransient {
     }
 
     /// @notice The roles an action on the consortium itself needs: every role some policy
-    /// requires, so no quorum can change who counts (or what is required) without them.
+    /// requires, so no quorum can change who counts (or what is required) without them; only
+    /// {governanceOverride} signers (all members but one) may act without them.
     function governanceRoles() public view returns (uint8 roles) {
         for (uint256 i = 0; i < _ROLE_COUNT; ++i) {
             if (_roleRequirements[i] != 0) roles |= uint8(1 << i);
         }
+    }
+
+    /// @notice How many counted signers an action on the consortium needs to pass without the
+    /// {governanceRoles}: all members but one, and more than the threshold.
+    function governanceOverride() public view returns (uint256) {
+        uint256 allButOne = _memberSet.length() - 1;
+        return allButOne > _threshold ? allButOne : _threshold + 1;
     }
 
     /// @notice Whether `member` approved `actionHash` on-chain.
@@ -492,10 +506,12 @@ contract Consortium is EIP712, ReentrancyGuardTransient {
         address target = action.target;
         address argSubject = _subjectFromArgs(action.data, policy.subjectArg);
         address selfSubject = address(0);
-        uint8 requiredRoles = policy.requiredRoles;
+        uint8 governance = 0;
         if (target == address(this)) {
-            requiredRoles |= governanceRoles();
+            governance = governanceRoles();
             selfSubject = _subjectFromArgs(action.data, 1);
+            // liftConflict(member, subject): those in conflict with the subject do not count
+            if (selector == this.liftConflict.selector) argSubject = _subjectFromArgs(action.data, 2);
         }
         uint256 count = _entryCount(signatures);
         if (count < _threshold) revert ConsortiumBelowThreshold(count, _threshold);
@@ -514,7 +530,13 @@ contract Consortium is EIP712, ReentrancyGuardTransient {
             signers[i] = signer;
             previous = signer;
         }
-        if (present & requiredRoles != requiredRoles) revert ConsortiumMissingRoles(requiredRoles, present);
+        uint8 required = policy.requiredRoles;
+        if (present & required != required) revert ConsortiumMissingRoles(required, present);
+        // Governance without a required role only by all members but one (e.g. to replace a
+        // lost auditor), never by a bare quorum.
+        if (present & governance != governance && count < governanceOverride()) {
+            revert ConsortiumMissingRoles(required | governance, present);
+        }
     }
 
     /// @dev Reverts when `signer` declared a conflict with the target, with the subject the

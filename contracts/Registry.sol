@@ -268,6 +268,7 @@ contract Registry {
         if (params.token != _TOKEN) revert RegistryTokenNotAccepted(address(params.token), address(_TOKEN));
         if (
             params.budget == 0 ||
+            params.bond == 0 ||
             params.budget > type(uint88).max ||
             params.bond > type(uint88).max
         ) revert RegistryInvalidAmounts(params.budget, params.bond);

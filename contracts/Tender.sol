@@ -7,6 +7,7 @@ import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC2
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {AgreementTerms, IAgreement, MilestonePlan} from "./interfaces/IAgreement.sol";
+import {IConsortiumMembers} from "./interfaces/IConsortiumMembers.sol";
 import {IProcurementParty} from "./interfaces/IProcurementParty.sol";
 
 /// @notice How the winner is chosen: the lowest valid price, or a consortium evaluation.
@@ -186,6 +187,7 @@ contract Tender is IProcurementParty, ReentrancyGuardTransient {
     error TenderAlreadyRevealed(address bidder);
     error TenderCommitmentMismatch(address bidder);
     error TenderBidderNotEligible(address bidder);
+    error TenderBidderIsMember(address bidder);
     error TenderNotLowestBid(address bidder, address lowest);
     error TenderNotAwardee(address caller, address awardee);
     error TenderAcceptanceExpired(uint256 deadline, uint256 now_);
@@ -467,14 +469,21 @@ contract Tender is IProcurementParty, ReentrancyGuardTransient {
 
     /// @notice Awards the tender. With LowestPrice the bidder must be the leader (the lowest
     /// valid bid not excluded); with Evaluation any eligible bidder, per the evaluation report.
+    /// A member of the consortium cannot be awarded (it would decide on its own milestones):
+    /// disqualify its bid instead.
     /// @dev Consortium only; bidder first (recusal). Emits {BidAwarded}. Reverts with
     /// {TenderNotConsortium}, {TenderWrongStage} outside Evaluation,
-    /// {TenderBidderNotEligible}, {TenderNotLowestBid}.
+    /// {TenderBidderNotEligible}, {TenderBidderIsMember}, {TenderNotLowestBid}.
     function award(address bidder, bytes32 reportHash) external {
         _checkConsortium();
         Stage current = stage();
         if (current != Stage.Evaluation) revert TenderWrongStage(Stage.Evaluation, current);
         Bid memory bid = _eligibleBid(bidder);
+        // A member of the consortium would sit in judgement of its own contract. (An authority
+        // without code - a plain account in a test - has no members to ask about.)
+        if (_CONSORTIUM.code.length != 0 && IConsortiumMembers(_CONSORTIUM).isMember(bidder)) {
+            revert TenderBidderIsMember(bidder);
+        }
         address leader_ = _competition.leader;
         if (awardMethod() == AwardMethod.LowestPrice && bidder != leader_) {
             revert TenderNotLowestBid(bidder, leader_);
@@ -581,19 +590,23 @@ contract Tender is IProcurementParty, ReentrancyGuardTransient {
         return _bids[bidder].flags & _LAPSED != 0;
     }
 
-    /// @notice The first of `candidates` that is a party to this procurement: this tender, its
-    /// buyer, anybody who committed a bid, or the agreement it led to. The consortium asks it so
-    /// that a member's declared conflict with any of them recuses the member from every decision
-    /// on this tender, the disqualification of a rival included.
+    /// @notice The first of `candidates` that is a party to this competition: this tender, its
+    /// buyer, the agreement it led to, or a bidder in it - any committed bid until the reveal
+    /// deadline, then only bids revealed valid (an unrevealed or invalid bid competes no more).
+    /// The consortium asks it so that a member's declared conflict with any of them recuses the
+    /// member from every decision on this tender, the disqualification of a rival included.
     /// @param candidates the addresses a member declared conflicts with
     /// @return party the first party among them (zero if none)
     function partyAmong(address[] calldata candidates) external view returns (address party) {
         address buyer_ = buyer();
         address agreement_ = _closing.agreement;
+        bool sealed_ = block.timestamp <= revealDeadline();
         for (uint256 i = 0; i < candidates.length; ++i) {
             address c = candidates[i];
             if (c == address(0)) continue;
-            if (c == address(this) || c == buyer_ || c == agreement_ || _bids[c].flags != 0) return c;
+            if (c == address(this) || c == buyer_ || c == agreement_) return c;
+            uint8 flags = _bids[c].flags;
+            if (flags & _VALID != 0 || (sealed_ && flags != 0)) return c;
         }
     }
 

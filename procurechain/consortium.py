@@ -139,6 +139,9 @@ register_sentences(
         "ConsortiumEmptyReason": "a conflict declaration needs the hash of a published reason",
         "ConsortiumConflictAlreadyDeclared": "{member} already declared a conflict with {subject}",
         "ConsortiumNoConflict": "{member} has no declared conflict with {subject}",
+        "ConsortiumInvalidConflictSubject": "{subject} cannot be the subject of a conflict "
+        "declaration (the zero address or the consortium itself); name the bidder, tender, "
+        "agreement or agency",
         "ConsortiumTooManyConflicts": "{member} already has {max} open conflict declarations; "
         "have the consortium lift those that ended before declaring another",
         "ConsortiumSignerIsSubject": "{signer} is the member this action is about and does not "
@@ -708,24 +711,29 @@ def _address_arg(data: bytes, k: int) -> str | None:
     return subject if int(subject, 16) else None
 
 
-def _subjects(proposal: Proposal, consortium: Any) -> tuple[int, list[str], str | None]:
-    """The roles the action needs, the subjects named by it (its target and the policy's
-    argument) and, for an action on the consortium itself, the member it names first (who
-    does not count). Mirrors ``Consortium._authorize``."""
+def _subjects(proposal: Proposal, consortium: Any) -> tuple[int, int, list[str], str | None]:
+    """The roles the action's policy needs, the governance roles (an action on the consortium
+    itself), the subjects named by it (its target and the policy's argument) and, for an
+    action on the consortium itself, the member it names first (who does not count). Mirrors
+    ``Consortium._authorize``."""
     required, subject_arg = consortium.policyOf(proposal.selector or b"\x00" * 4)
-    required = int(required)
+    required, governance = int(required), 0
     subjects = [proposal.action.target]
     named = _address_arg(proposal.action.data, int(subject_arg))
     if named:
         subjects.append(named)
     itself = None
     if proposal.action.target == to_checksum_address(str(consortium.address)):
-        required |= int(consortium.governanceRoles())
+        governance = int(consortium.governanceRoles())
         itself = _address_arg(proposal.action.data, 1)
-    return required, subjects, itself
+        if proposal.selector == LIFT_CONFLICT:  # those in conflict with the subject are out
+            lifted = _address_arg(proposal.action.data, 2)
+            subjects += [lifted] if lifted else []
+    return required, governance, subjects, itself
 
 
 PARTY_AMONG = keccak(text="partyAmong(address[])")[:4]
+LIFT_CONFLICT = keccak(text="liftConflict(address,address)")[:4]
 
 
 def party_among(target: str, candidates: list[str]) -> str | None:
@@ -770,7 +778,7 @@ def status(proposal: Proposal, consortium: Any) -> ProposalStatus:
     from ape import chain
 
     _check_target(proposal, consortium)
-    required, subjects, itself = _subjects(proposal, consortium)
+    required, governance, subjects, itself = _subjects(proposal, consortium)
     digest = proposal.action_hash
     members: dict[str, int] = {}
     for address in consortium.members():
@@ -802,6 +810,9 @@ def status(proposal: Proposal, consortium: Any) -> ProposalStatus:
     roles_present = 0
     for address in counted:
         roles_present |= members[address]
+    # governance needs its roles unless all members but one sign (Consortium.governanceOverride)
+    if governance and len(counted) < int(consortium.governanceOverride()):
+        required |= governance
     missing = [a for a in members if a not in counted and a not in recused]
     return ProposalStatus(
         threshold=int(consortium.threshold()),

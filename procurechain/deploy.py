@@ -64,9 +64,10 @@ class PolicySpec:
 
 
 #: The reference policies: an auditor must sign milestone acceptance and warranty claims, a
-#: legal expert dispute resolutions and terminations, and both a dispute resolution (it pays
-#: the supplier as an acceptance does); the bidder named by award/disqualify is a subject, so
-#: members in conflict with that bidder are recused. Every action on the consortium itself
+#: legal expert dispute resolutions and terminations, and both of those need the auditor too
+#: (a resolution pays the supplier as an acceptance does; a termination releases the retention
+#: to it); the bidder named by award/disqualify and the agency named by add/removeAgency are
+#: subjects, so members in conflict with them are recused. Every action on the consortium itself
 #: (membership, roles, threshold, policies, lifting a conflict) needs every role these require:
 #: the Consortium contract adds that rule itself.
 DEFAULT_POLICIES: tuple[PolicySpec, ...] = (
@@ -75,9 +76,11 @@ DEFAULT_POLICIES: tuple[PolicySpec, ...] = (
     PolicySpec(
         "resolveDispute(uint256,uint256,bytes32)", roles=cs.ROLES["auditor"] | cs.ROLES["legal"]
     ),
-    PolicySpec("terminate(bytes32)", roles=cs.ROLES["legal"]),
+    PolicySpec("terminate(bytes32)", roles=cs.ROLES["auditor"] | cs.ROLES["legal"]),
     PolicySpec("award(address,bytes32)", subject_arg=1),
     PolicySpec("disqualify(address,bytes32)", subject_arg=1),
+    PolicySpec("addAgency(address)", subject_arg=1),
+    PolicySpec("removeAgency(address)", subject_arg=1),
 )
 
 
@@ -182,7 +185,7 @@ def load_config(path: str | Path) -> SuiteConfig:
 
 #: Functions that pay the supplier for delivered work as ``acceptMilestone`` does: each must
 #: require at least the roles acceptance requires, or a quorum without them could pay anyway.
-PAYS_LIKE_ACCEPTANCE = ("resolveDispute(uint256,uint256,bytes32)",)
+PAYS_LIKE_ACCEPTANCE = ("resolveDispute(uint256,uint256,bytes32)", "terminate(bytes32)")
 ACCEPTANCE = "acceptMilestone(uint256)"
 
 
@@ -210,7 +213,7 @@ def _check_policies(policies: tuple[PolicySpec, ...]) -> None:
             names = ", ".join(cs.role_names(lacking))
             raise ProcurechainError(
                 f"policy {function} must require role {names} as {ACCEPTANCE} does: it pays the "
-                f"supplier too, so without it a quorum lacking {names} could pay through a dispute"
+                f"supplier too, so without it a quorum lacking {names} could pay the supplier"
             )
 
 

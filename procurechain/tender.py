@@ -99,6 +99,8 @@ register_sentences(
         "commitment of {bidder}; use the same values as at commit",
         "TenderBidderNotEligible": "{bidder} has no revealed valid bid still in the competition "
         "(disqualified, lapsed, or its bond was taken back)",
+        "TenderBidderIsMember": "{bidder} is a member of the consortium and cannot be awarded "
+        "(it would decide on its own contract); disqualify its bid with the reason",
         "TenderNotLowestBid": "{bidder} is not the lowest valid bid; the lowest is {lowest}",
         "TenderNotAwardee": "{caller} is not the awardee ({awardee})",
         "TenderAcceptanceExpired": "the acceptance window closed at {deadline} (now {now_})",
@@ -118,7 +120,7 @@ register_sentences(
         "RegistryUnknownAgency": "{agency} is not a buying agency",
         "RegistryPhaseCapNotRaised": "the new cap {requested} must exceed the current {current}",
         "RegistryBudgetAboveCap": "the budget {budget} exceeds the rollout-phase cap {cap}",
-        "RegistryInvalidAmounts": "budget {budget} must be positive and budget and bond {bond} "
+        "RegistryInvalidAmounts": "budget {budget} and bond {bond} must both be positive and "
         "below 2^88",
         "RegistryInvalidDeadlines": "deadlines must be in the future and bidding "
         "({biddingDeadline}) before reveal ({revealDeadline}); now is {now_}",
