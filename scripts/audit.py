@@ -157,6 +157,14 @@ def export(
             )
 
 
+def _listed(items: list, summary: str) -> bool:
+    """Print each item indented, then the summary line; whether there were any."""
+    for item in items:
+        click.echo(f"  {item}")
+    click.echo(summary)
+    return bool(items)
+
+
 @cli.command(cls=Command)
 @registry_option
 @consortium_option
@@ -171,12 +179,6 @@ def verify(registry: str | None, consortium: str | None) -> None:
     first = _first_block(registry)
     log = audit.collect(registry_contract, consortium_contract, scan_from=first)
     differences = audit.verify(log)
-    for difference in differences:
-        click.echo(f"  {difference}")
-    click.echo(
-        f"{len(log.tenders)} tenders, {len(log.agreements)} agreements, {len(log.entries)} "
-        f"events: {len(differences)} differences"
-    )
     history = invariants.ChainHistory(
         chain.provider.uri,
         registry=str(registry_contract.address),
@@ -186,18 +188,18 @@ def verify(registry: str | None, consortium: str | None) -> None:
     )
     history.extend()
     violations = invariants.check(history)
-    for violation in violations:
-        click.echo(f"  {violation}")
-    click.echo(
-        f"invariants from the chain alone (bonds, escrow, quorums, recusal, penalties): "
-        f"{len(violations)} violations"
-    )
-    problems = [
-        *(
-            [f"{len(differences)} facts differ between the events and the contracts"]
-            * bool(differences)
-        ),
-        *([f"{len(violations)} invariants are violated on this chain"] * bool(violations)),
-    ]
+    problems = []
+    if _listed(
+        differences,
+        f"{len(log.tenders)} tenders, {len(log.agreements)} agreements, {len(log.entries)} "
+        f"events: {len(differences)} differences",
+    ):
+        problems.append(f"{len(differences)} facts differ between the events and the contracts")
+    if _listed(
+        violations,
+        "invariants from the chain alone (bonds, escrow, quorums, recusal, penalties): "
+        f"{len(violations)} violations",
+    ):
+        problems.append(f"{len(violations)} invariants are violated on this chain")
     if problems:
         raise click.ClickException("; ".join(problems))
