@@ -1,4 +1,4 @@
-"""The chain-derived invariants (procurechain/invariants.py) catch the recorded attacks and pass
+"""The chain-derived invariants (procurechain/invariants/) catch the recorded attacks and pass
 the reference scenario.
 
 The fixtures in ``tests/fixtures/attacks/`` are chain histories recorded by

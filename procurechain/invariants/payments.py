@@ -12,13 +12,12 @@ from procurechain.invariants.wording import checksum, function_name, names, role
 
 
 def parties(g: Agreement) -> dict[str, str]:
-    """The parties of ``g``'s procurement, by address: what no payment signer may be in
-    conflict with, and how sentences call each."""
+    """The parties of ``g``'s contract, by address: what no payment signer may be in conflict
+    with, and how sentences call each. Losing bidders are not parties of the contract (a
+    conflict with one recuses a member from the competition, not from paying the winner)."""
     t = g.tender
     found = {g.address: "the agreement", g.supplier: "the supplier", t.address: "the tender"}
     found.setdefault(t.buyer, "the buyer")
-    for bidder in t.bidders:
-        found.setdefault(bidder, "a bidder of the tender")
     return found
 
 
@@ -72,6 +71,9 @@ def check_payment(report: Reporter, quorum: Quorum, g: Agreement, e: Event) -> N
             held=held,
             required=quorum.pay_roles,
         )
+    if g.supplier in signers:
+        text = f"{what} signed by the supplier itself"
+        report("d.self", g.label, e, text, paid=paid)
     subjects = parties(g)
     for signer, subject in council.conflicted(signers, subjects):
         text = (

@@ -21,6 +21,9 @@ def selector(signature: str) -> str:
 ACCEPT = selector("acceptMilestone(uint256)")
 #: ``Agreement.resolveDispute``: the other payment.
 RESOLVE = selector("resolveDispute(uint256,uint256,bytes32)")
+#: ``Consortium.liftConflict``: its second argument is a subject too (those in conflict with
+#: it do not count).
+LIFT_CONFLICT = selector("liftConflict(address,address)")
 #: ``Consortium.execute``: the transactions whose calldata holds the executed actions.
 EXECUTE = selector("execute((address,uint256,bytes,uint256,uint256),bytes)")
 #: ``ERC20.balanceOf``: the balances read at the end of a history.
