@@ -105,16 +105,17 @@ Kept (documented behaviour)
   test_kept_lowering_the_threshold_or_readmitting_a_member_revives_old_signatures
   test_kept_tokens_sent_to_a_tender_by_mistake_stay_there
     new: pass (3). old: pass (3): unchanged behaviour.
-Second reading (strict xfail: the test asserts the safe behaviour and fails at 48f9546)
-  test_open_a_losing_bidder_cannot_recuse_the_only_auditor_from_the_winners_agreement
-    new: xfail (ConsortiumSignerRecused(auditor, B) on the winner's acceptMilestone; no
-    quorum has an auditor). old: XPASS -> fails (no agreement-level recusal there).
-  test_open_a_lost_auditor_can_be_replaced_by_all_the_other_members
-    new: xfail (ConsortiumMissingRoles(18, 29) for all four others). old: XPASS -> fails.
-  test_open_terminate_cannot_release_the_retention_without_the_auditor
-    new: xfail (terminate by agency, citizen, legal pays the held retention at once).
-    old: xfail (same).
-  All three pass on main at db7bd36 and later, which fixed them: drop the markers on merge.
+Second reading (found in the first fix, 48f9546, by a reviewer who did not write it; fixed
+in db7bd36)
+  test_second_reading_a_losing_bidder_cannot_recuse_the_auditor_from_the_winner
+    48f9546: ConsortiumSignerRecused(auditor, B) on the winner's acceptMilestone, no quorum
+    has an auditor. now: pass (an agreement's parties are its buyer, supplier, tender).
+  test_second_reading_a_lost_auditor_can_be_replaced_by_all_the_other_members
+    48f9546: ConsortiumMissingRoles(18, 29) for all four others. now: pass (all members but
+    one may act without the governance roles).
+  test_second_reading_terminate_cannot_release_the_retention_without_the_auditor
+    48f9546 and old: terminate by agency, citizen, legal pays the held retention at once.
+    now: pass (terminate needs the auditor).
 """
 
 from __future__ import annotations
@@ -1051,18 +1052,14 @@ def test_kept_tokens_sent_to_a_tender_by_mistake_stay_there(s):
     assert sum(a for _, a in deposits) - sum(a for _, a in payouts) == 7 * DUSD
 
 
-# ====================================================================== second reading: still open
-# Problems the second reading found in the fixed contracts (48f9546). Each test asserts the
-# behaviour the fix should have and is a strict xfail here: it fails today, showing the attack
-# works; once the contracts are fixed it passes and the marker must go.
-
-OPEN = "open at 48f9546 (second reading of issue 13): "
+# ====================================================================== second reading
+# Problems the second reading found in the first fix (48f9546), fixed in db7bd36. Each test
+# failed (the attack worked) at 48f9546.
 
 
-@pytest.mark.xfail(
-    strict=True, raises=ContractLogicError, reason=OPEN + "a losing bidder recuses the auditor"
-)
-def test_open_a_losing_bidder_cannot_recuse_the_only_auditor_from_the_winners_agreement(s):
+def test_second_reading_a_losing_bidder_cannot_recuse_the_auditor_from_the_winner(
+    s,
+):
     """The auditor declared a conflict with company B (say, a former client). B bids and
     loses; A wins and delivers. Recusal follows every bidder of the tender to the winner's
     Agreement, so the only auditor is recused from A's milestones (ConsortiumSignerRecused
@@ -1085,10 +1082,7 @@ def test_open_a_losing_bidder_cannot_recuse_the_only_auditor_from_the_winners_ag
     assert credit(agreement, s.a) == amount - amount * RETENTION_BPS // BPS
 
 
-@pytest.mark.xfail(
-    strict=True, raises=ContractLogicError, reason=OPEN + "a lost auditor cannot be replaced"
-)
-def test_open_a_lost_auditor_can_be_replaced_by_all_the_other_members(s):
+def test_second_reading_a_lost_auditor_can_be_replaced_by_all_the_other_members(s):
     """Every action on the consortium needs AUDITOR|LEGAL and never counts the member it
     names. With one auditor (the reference deployment), if the auditor's key is lost even all
     four other members together cannot admit a new auditor (ConsortiumMissingRoles(18, 29)):
@@ -1104,12 +1098,7 @@ def test_open_a_lost_auditor_can_be_replaced_by_all_the_other_members(s):
     assert s.consortium.memberInfo(s.stranger) == (True, AUDITOR, 0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=pytest.fail.Exception,
-    reason=OPEN + "terminate releases the retention without the auditor",
-)
-def test_open_terminate_cannot_release_the_retention_without_the_auditor(s, active):
+def test_second_reading_terminate_cannot_release_the_retention_without_the_auditor(s, active):
     """Milestone 0 was accepted (with the auditor); its retention is held for the 90-day
     warranty, and only an auditor may claim from it. terminate needs only the legal expert
     and credits the held retention to the supplier at once: three members without the
