@@ -116,6 +116,13 @@ in db7bd36)
   test_second_reading_terminate_cannot_release_the_retention_without_the_auditor
     48f9546 and old: terminate by agency, citizen, legal pays the held retention at once.
     now: pass (terminate needs the auditor).
+  test_second_reading_a_member_cannot_freeze_governance_by_a_conflict_with_the_consortium
+  test_second_reading_a_member_that_bids_cannot_be_awarded
+  test_second_reading_members_in_conflict_with_one_subject_cannot_lift_each_others
+  test_second_reading_a_tender_without_a_bond_is_refused
+  test_second_reading_a_member_in_conflict_with_an_agency_does_not_count_on_admitting_it
+    each attack worked at d55de28 (the reviewer's proofs of concept, branch `review`,
+    tests/test_poc_review.py); now refused with the error each test names.
 """
 
 from __future__ import annotations
@@ -1111,3 +1118,77 @@ def test_second_reading_terminate_cannot_release_the_retention_without_the_audit
     ):
         submit(s, signed(s, call_of(agreement, "terminate", REASON), s.agency, s.citizen, s.legal))
     assert (int(agreement.retentionHeld()), credit(agreement, s.a)) == held
+
+
+def test_second_reading_a_member_cannot_freeze_governance_by_a_conflict_with_the_consortium(s):
+    """The only auditor declares a conflict with the consortium itself: every change of the
+    consortium would then recuse it, its own conflict's lifting included, and nobody else
+    holds its role. Refused: ConsortiumInvalidConflictSubject (and with zero)."""
+    for subject in (s.consortium, ZERO):
+        with reverts("ConsortiumInvalidConflictSubject", subject=subject):
+            s.consortium.declareConflict(subject, REASON, sender=s.auditor)
+    assert list(s.consortium.conflictsOf(s.auditor)) == []
+
+
+def test_second_reading_a_member_that_bids_cannot_be_awarded(s):
+    """The citizen representative bids through its own company account (the member address)
+    in an Evaluation tender and three members, itself among them, award it: it would then
+    sit on the acceptance of its own milestones. Refused: TenderBidderIsMember; the consortium
+    disqualifies the bid and awards the other bidder."""
+    tender = publish(s, AwardMethod.EVALUATION)
+    s.token.mint(s.citizen, BOND, sender=s.deployer)
+    bid_and_reveal(s, tender, {s.a: PRICES[0], s.citizen: PRICES[1]})
+    with reverts("TenderBidderIsMember", bidder=s.citizen):
+        decide(s, call_of(tender, "award", s.citizen, REASON), s.agency, s.citizen, s.technical)
+    assert tender.awardee()[0] == ZERO
+    decide(s, call_of(tender, "disqualify", s.citizen, REASON), s.agency, s.auditor, s.legal)
+    award(s, tender, s.a)
+    assert addr(tender.awardee()[0]) == addr(s.a)
+
+
+def test_second_reading_members_in_conflict_with_one_subject_cannot_lift_each_others(s):
+    """The citizen and the technical expert both declared a conflict with bidder A; each
+    signs the lifting of the other's conflict. Refused: liftConflict's subject (A) recuses
+    whoever is in conflict with it, so neither counts."""
+    s.consortium.declareConflict(s.a, REASON, sender=s.citizen)
+    s.consortium.declareConflict(s.a, REASON, sender=s.technical)
+    with reverts("ConsortiumSignerRecused", signer=s.technical, subject=s.a):
+        decide(
+            s,
+            call_of(s.consortium, "liftConflict", s.citizen, s.a),
+            *(s.auditor, s.technical, s.legal),
+        )
+    assert bytes(s.consortium.conflictOf(s.citizen, s.a)) != bytes(32)
+    decide(s, call_of(s.consortium, "liftConflict", s.citizen, s.a), s.agency, s.auditor, s.legal)
+    assert bytes(s.consortium.conflictOf(s.citizen, s.a)) == bytes(32)
+
+
+def test_second_reading_a_tender_without_a_bond_is_refused(s):
+    """A bond of zero would let an awardee lapse for free, again and again (each lapse adds an
+    acceptance window and a ranking round). Refused: RegistryInvalidAmounts."""
+    start = now()
+    spec = TenderSpec(
+        token=addr(s.token),
+        budget=BUDGET,
+        bond=0,
+        bidding_deadline=start + 2 * DAY,
+        reveal_deadline=start + 3 * DAY,
+        acceptance_window=2 * DAY,
+        documents_hash=keccak(text="no bond"),
+        plan=PLAN,
+    )
+    count = int(s.registry.tenderCount())
+    with reverts("RegistryInvalidAmounts", budget=BUDGET, bond=0):
+        s.registry.createTender(spec.params(), spec.plan_tuples(), sender=s.agency)
+    assert int(s.registry.tenderCount()) == count
+
+
+def test_second_reading_a_member_in_conflict_with_an_agency_does_not_count_on_admitting_it(s):
+    """addAgency/removeAgency name their agency as the policy subject: a member that declared
+    a conflict with the agency does not count on its admission or removal."""
+    s.consortium.declareConflict(s.stranger, REASON, sender=s.legal)
+    with reverts("ConsortiumSignerRecused", signer=s.legal, subject=s.stranger):
+        decide(s, call_of(s.registry, "addAgency", s.stranger), s.agency, s.auditor, s.legal)
+    assert not s.registry.isAgency(s.stranger)
+    decide(s, call_of(s.registry, "addAgency", s.stranger), s.agency, s.auditor, s.citizen)
+    assert s.registry.isAgency(s.stranger)
