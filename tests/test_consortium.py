@@ -719,3 +719,76 @@ def test_the_recusal_query_needs_its_gas(
     # with enough gas the same signatures execute (the token has no parties: no recusal)
     consortium.execute(proposal.action.as_tuple(), signatures, sender=agency)
     assert funded.balanceOf(stranger) == 1
+
+
+def test_recusal_follows_its_subject_through_the_procurement(
+    project, deployer, accounts, chain, token, consortium, agency, auditor, citizen, technical,
+    bidder_a, bidder_b, stranger
+):  # fmt: skip
+    """Issue 13: a member that declared a conflict with bidder B is recused from every
+    decision on B's tender and on the agreement it led to, though those actions target a new
+    address and never name B (the consortium asks the target's partyAmong; the agreement
+    asks its tender). Before the fix it counted on every agreement decision."""
+    from procurechain.bids import bid_salt, commitment
+    from procurechain.tender import Milestone, TenderSpec, create_tender
+
+    authority = accounts[10]  # the tender's authority here; the recusal is the consortium's
+    registry = deployer.deploy(
+        project.Registry, authority, deployer.deploy(project.Agreement), token, 10**12, "ocds-r"
+    )
+    registry.addAgency(agency, sender=authority)
+    now = chain.pending_timestamp
+    plan = (Milestone(10_000, 30 * 86400, keccak(text="all")),)
+    spec = TenderSpec(
+        token=str(token.address),
+        budget=50_000 * DUSD,
+        bond=DUSD,
+        bidding_deadline=now + 2 * 86400,
+        reveal_deadline=now + 4 * 86400,
+        acceptance_window=86400,
+        documents_hash=keccak(text="documents"),
+        plan=plan,
+    )
+    tender = create_tender(registry, agency, spec)[1]
+    openings = {}
+    for bidder, price in ((bidder_a, 40_000 * DUSD), (bidder_b, 45_000 * DUSD)):
+        token.mint(bidder, DUSD, sender=deployer)
+        token.approve(tender, DUSD, sender=bidder)
+        salt = bid_salt(bidder, chain.chain_id, str(tender.address), 0)
+        sealed = commitment(
+            chain.chain_id, str(tender.address), bidder.address, price, salt, REASON
+        )
+        tender.commitBid(sealed, sender=bidder)
+        openings[bidder] = (price, salt, REASON)
+    chain.mine(timestamp=tender.biddingDeadline() + 1)
+    for bidder, opening in openings.items():
+        tender.revealBid(*opening, sender=bidder)
+    chain.mine(timestamp=tender.revealDeadline() + 1)
+    tender.award(bidder_a, REASON, sender=authority)
+    tender.acceptAward([m.as_tuple() for m in plan], sender=bidder_a)
+    agreement = project.Agreement.at(tender.agreement())
+    assert agreement.tender() == tender.address
+    # B lost; still a party of the procurement, through the agreement's tender
+    assert agreement.partyAmong([stranger, bidder_b]) == bidder_b.address
+    assert agreement.partyAmong([stranger]) == "0x" + "00" * 20
+
+    consortium.declareConflict(bidder_b, REASON, sender=technical)
+    for call in (call_of(agreement, "withdraw"), call_of(tender, "claimForfeitedBond", bidder_a)):
+        proposal = signed(consortium, call, agency, auditor, technical)
+        assert cs.status(proposal, consortium).recused == {technical.address: bidder_b.address}
+        with ape.reverts(consortium.ConsortiumSignerRecused, signer=technical, subject=bidder_b):
+            consortium.execute(
+                proposal.action.as_tuple(),
+                cs.pack_signatures(proposal, proposal.signatures),
+                sender=agency,
+            )
+    # a conflict with the buying agency recuses too; an unrelated one does not
+    consortium.declareConflict(agency, REASON, sender=citizen)
+    proposal = signed(consortium, call_of(agreement, "withdraw"), auditor, citizen, technical)
+    assert cs.status(proposal, consortium).recused == {
+        technical.address: bidder_b.address,
+        citizen.address: agency.address,
+    }
+    consortium.declareConflict(stranger, REASON, sender=auditor)
+    proposal = signed(consortium, call_of(agreement, "withdraw"), agency, auditor)
+    assert auditor.address not in cs.status(proposal, consortium).recused
