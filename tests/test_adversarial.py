@@ -821,10 +821,17 @@ def authority(accounts):
 
 @pytest.fixture
 def registry(deployer, project, authority, agency):
-    stub = deployer.deploy(project.RecordingAgreement)
-    registry = deployer.deploy(project.Registry, authority, stub, 100_000 * DUSD, "ocds-adv")
-    registry.addAgency(agency, sender=authority)
-    return registry
+    """A registry for a given token (each registry accepts one currency)."""
+
+    def for_token(token):
+        stub = deployer.deploy(project.RecordingAgreement)
+        registry = deployer.deploy(
+            project.Registry, authority, stub, token, 100_000 * DUSD, "ocds-adv"
+        )
+        registry.addAgency(agency, sender=authority)
+        return registry
+
+    return for_token
 
 
 def open_tender(chain, registry, agency, token):
@@ -843,7 +850,7 @@ def open_tender(chain, registry, agency, token):
         late_penalty_bps_per_day=0,
         late_penalty_cap_bps=0,
     )
-    return create_tender(registry, agency, spec)[1]
+    return create_tender(registry(token), agency, spec)[1]
 
 
 class Bidder:

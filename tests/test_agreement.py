@@ -310,6 +310,48 @@ def test_late_penalty_per_started_day_goes_to_the_buyer(funded, tusd, consortium
     check_money(funded, tusd)
 
 
+def test_due_dates_count_from_funding(agreement, tusd, consortium, supplier, buyer):
+    """Issue 13: the supplier cannot deliver before the buyer funds, so a buyer that funds
+    10 days late moves every due date by 10 days. (Before the fix due dates counted from
+    creation: milestone 0 delivered 35 days after creation was 5 days late, a 2.5% penalty
+    collected by the buyer for its own delay.)"""
+    created = agreement.createdAt()
+    assert [agreement.milestone(i).dueDate for i in range(3)] == [created + o for _, o, _ in PLAN]
+    ape.chain.mine(timestamp=created + 10 * DAY)
+    tusd.approve(agreement, PRICE, sender=buyer)
+    receipt = agreement.fund(PRICE, sender=buyer)
+    delay = receipt.timestamp - created
+    assert delay >= 10 * DAY
+    assert [agreement.milestone(i).dueDate for i in range(3)] == [
+        created + offset + delay for _, offset, _ in PLAN
+    ]
+    ape.chain.mine(timestamp=created + 35 * DAY)  # past the creation-based due date
+    receipt = agreement.submit(0, EVIDENCE, "ipfs://0", sender=supplier)
+    assert receipt.events.filter(agreement.MilestoneSubmitted)[0].daysLate == 0
+    agreement.acceptMilestone(0, sender=consortium)
+    assert agreement.milestone(0).penalty == 0
+    # lateness still counts, from the shifted due date: one second late is one started day
+    ape.chain.mine(timestamp=agreement.milestone(1).dueDate + 1)
+    receipt = agreement.submit(1, EVIDENCE, "ipfs://1", sender=supplier)
+    assert receipt.events.filter(agreement.MilestoneSubmitted)[0].daysLate == 1
+    agreement.acceptMilestone(1, sender=consortium)
+    assert agreement.milestone(1).penalty == 400_001 * 50 // BPS
+    check_money(agreement, tusd)
+
+
+def test_a_clone_from_elsewhere_names_no_tender_and_its_own_parties(
+    agreement, buyer, supplier, consortium, stranger
+):
+    """tender() is carried in the clone's code by the Tender; a clone made elsewhere has
+    none. partyAmong names the agreement, its buyer and its supplier (the first found)."""
+    assert agreement.tender() == ZERO
+    assert agreement.partyAmong([]) == ZERO
+    assert agreement.partyAmong([stranger, consortium, ZERO]) == ZERO
+    assert agreement.partyAmong([stranger, supplier, buyer]) == supplier.address
+    assert agreement.partyAmong([buyer]) == buyer.address
+    assert agreement.partyAmong([agreement.address]) == agreement.address
+
+
 def test_late_penalty_stops_at_the_cap(funded, tusd, consortium, supplier):
     due = funded.milestone(2).dueDate
     ape.chain.mine(timestamp=due + 45 * DAY)  # 45 days * 50 bps = 22.5% > 10% cap
@@ -438,17 +480,67 @@ def test_dispute_resolution_splits_the_milestone(
     assert (event.index, event.by) == (2, buyer.address)
     receipt = funded.resolveDispute(2, bps, REASON, sender=consortium)
     event = receipt.events.filter(funded.DisputeResolved)[0]
-    assert (event.paid, event.retention, event.refunded) == (paid, retention, refunded)
+    assert (event.paid, event.penalty, event.retention, event.refunded) == (
+        paid,
+        0,  # submitted on time
+        retention,
+        refunded,
+    )
     assert paid + retention + refunded == 200_001
     m = funded.milestone(2)
-    assert (m.state, m.paid, m.retention, m.refunded) == (
+    assert (m.state, m.paid, m.penalty, m.retention, m.refunded) == (
         MilestoneState.RESOLVED,
         paid,
+        0,
         retention,
         refunded,
     )
     assert funded.creditOf(supplier) == paid
     assert funded.creditOf(buyer) == refunded
+    assert funded.retentionHeld() == retention
+    check_money(funded, tusd)
+
+
+@pytest.mark.parametrize(
+    "bps, paid, penalty, retention, refunded",
+    [
+        # share 200,001: retention 10,000 (10,000.05), penalty 4 days * 50 bps = 4,000
+        # (4,000.02), paid 186,001: exactly what acceptance would have paid
+        (10_000, 186_001, 4_000, 10_000, 0),
+        # share 100,000: retention 5,000, penalty 2,000, paid 93,000; 100,001 refunded
+        (5_000, 93_000, 2_000, 5_000, 100_001),
+        # nothing to the supplier: nothing to penalise
+        (0, 0, 0, 0, 200_001),
+    ],
+)
+def test_a_dispute_cannot_waive_the_late_penalty(
+    funded, tusd, consortium, supplier, buyer, bps, paid, penalty, retention, refunded
+):
+    """Issue 13, side door (a): the supplier disputes its own late delivery and a quorum
+    resolves it at 100%. The late penalty still applies to the supplier's share, as on
+    acceptance. (Before the fix DisputeResolved had no penalty and the supplier was paid
+    190,001, the penalty waived.)"""
+    due = funded.milestone(2).dueDate
+    ape.chain.mine(timestamp=due + 3 * DAY + 1)  # 4 started days late
+    funded.submit(2, EVIDENCE, "ipfs://late", sender=supplier)
+    if bps == BPS:
+        assert funded.quoteAcceptance(2) == (paid, penalty, retention)
+    funded.dispute(2, REASON, sender=supplier)
+    receipt = funded.resolveDispute(2, bps, REASON, sender=consortium)
+    assert receipt.events.filter(funded.DisputeResolved) == [
+        funded.DisputeResolved(2, bps, paid, penalty, retention, refunded, REASON)
+    ]
+    assert paid + penalty + retention + refunded == 200_001
+    m = funded.milestone(2)
+    assert (m.state, m.paid, m.penalty, m.retention, m.refunded) == (
+        MilestoneState.RESOLVED,
+        paid,
+        penalty,
+        retention,
+        refunded,
+    )
+    assert funded.creditOf(supplier) == paid
+    assert funded.creditOf(buyer) == penalty + refunded
     assert funded.retentionHeld() == retention
     check_money(funded, tusd)
 
@@ -747,9 +839,10 @@ def test_the_events_account_for_every_unit(funded, tusd, consortium, supplier, b
     ape.chain.mine(timestamp=funded.milestone(1).dueDate + 3 * DAY)
     funded.submit(1, EVIDENCE, "ipfs://1", sender=supplier)
     funded.acceptMilestone(1, sender=consortium)  # late: a penalty
+    ape.chain.mine(timestamp=funded.milestone(2).dueDate + 2 * DAY)
     funded.submit(2, EVIDENCE, "ipfs://2", sender=supplier)
     funded.dispute(2, REASON, sender=buyer)
-    funded.resolveDispute(2, 3_333, REASON, sender=consortium)
+    funded.resolveDispute(2, 3_333, REASON, sender=consortium)  # late too: a penalty
     funded.claimWarranty(1_234, REASON, sender=consortium)
     ape.chain.mine(timestamp=funded.warrantyEndsAt())
     funded.releaseRetention(sender=buyer)
@@ -761,7 +854,9 @@ def test_the_events_account_for_every_unit(funded, tusd, consortium, supplier, b
         return list(event.range(start, end))
 
     settled = sum(e.paid + e.penalty + e.retention for e in logs(funded.MilestoneAccepted))
-    settled += sum(e.paid + e.retention + e.refunded for e in logs(funded.DisputeResolved))
+    resolved = logs(funded.DisputeResolved)
+    assert [e.penalty > 0 for e in resolved] == [True]
+    settled += sum(e.paid + e.penalty + e.retention + e.refunded for e in resolved)
     assert settled == PRICE
     retained = sum(e.retention for e in logs(funded.MilestoneAccepted))
     retained += sum(e.retention for e in logs(funded.DisputeResolved))

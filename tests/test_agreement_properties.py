@@ -49,7 +49,8 @@ class Model:
     rate: int
     cap: int
     amounts: list[int]
-    dues: list[int]
+    dues: list[int]  # from creation until funded, then moved by the funding delay
+    created: int
     status: Status = Status.UNFUNDED
     funded: bool = False
     states: list[State] = field(default_factory=list)
@@ -64,6 +65,16 @@ class Model:
 
     def credit(self, who: str, amount: int) -> None:
         self.entitled[who] = self.entitled.get(who, 0) + amount
+
+    def split(self, base: int, index: int) -> tuple[int, int, int]:
+        """(paid, penalty, retention) of ``base`` (an accepted amount or a dispute's supplier
+        share): retention, and the late penalty of the latest submission, both rounded down;
+        the penalty never exceeds what is left after the retention."""
+        late = max(0, self.submitted_at[index] - self.dues[index])
+        days = -(-late // DAY)
+        retention = base * self.retention_bps // BPS
+        penalty = min(base * min(days * self.rate, self.cap) // BPS, base - retention)
+        return base - retention - penalty, penalty, retention
 
 
 def test_money_is_conserved_under_random_steps(
@@ -108,6 +119,7 @@ def test_money_is_conserved_under_random_steps(
                 cap=cap,
                 amounts=amounts,
                 dues=[created + offset for _, offset, _ in plan],
+                created=created,
                 states=[State.PENDING] * len(plan),
                 submitted_at=[0] * len(plan),
             )
@@ -165,10 +177,13 @@ def test_money_is_conserved_under_random_steps(
             m = self.model
             ok = m.status == Status.UNFUNDED
             token.approve(self.agreement, m.price, sender=buyer)
-            if self.attempt(ok, self.agreement.fund, m.price, sender=buyer):
+            receipt = self.attempt(ok, self.agreement.fund, m.price, sender=buyer)
+            if receipt:
                 m.status = Status.ACTIVE
                 m.escrowed = m.price
                 m.funded = True
+                # due dates count from funding: the buyer's delay is not the supplier's
+                m.dues = [due + receipt.timestamp - m.created for due in m.dues]
 
         @precondition(lambda self: self.can(State.PENDING, State.REJECTED))
         @rule(data=st.data())
@@ -197,11 +212,7 @@ def test_money_is_conserved_under_random_steps(
             if not receipt:
                 return
             amount = m.amounts[index]
-            late = max(0, m.submitted_at[index] - m.dues[index])
-            days = -(-late // DAY)
-            retention = amount * m.retention_bps // BPS
-            penalty = min(amount * min(days * m.rate, m.cap) // BPS, amount - retention)
-            paid = amount - retention - penalty
+            paid, penalty, retention = m.split(amount, index)
             event = receipt.events.filter(self.agreement.MilestoneAccepted)[0]
             assert (event.paid, event.penalty, event.retention) == (paid, penalty, retention)
             m.states[index] = State.ACCEPTED
@@ -256,13 +267,21 @@ def test_money_is_conserved_under_random_steps(
                 return
             amount = m.amounts[index]
             share = amount * bps // BPS
-            retention = share * m.retention_bps // BPS
+            # a dispute cannot waive the late penalty: it applies to the supplier's share
+            paid, penalty, retention = m.split(share, index)
+            event = receipt.events.filter(self.agreement.DisputeResolved)[0]
+            assert (event.paid, event.penalty, event.retention, event.refunded) == (
+                paid,
+                penalty,
+                retention,
+                amount - share,
+            )
             m.states[index] = State.RESOLVED
             m.escrowed -= amount
             m.retention += retention
-            m.earned += share
-            m.credit("supplier", share - retention)
-            m.credit("buyer", amount - share)
+            m.earned += share - penalty
+            m.credit("supplier", paid)
+            m.credit("buyer", penalty + amount - share)
             self.settle(receipt)
 
         @precondition(lambda self: self.active() and self.model.retention > 0)
@@ -312,7 +331,8 @@ def test_money_is_conserved_under_random_steps(
             if self.attempt(owed > 0, self.agreement.withdraw, sender=parties[who]):
                 m.withdrawn[who] = m.withdrawn.get(who, 0) + owed
 
-        @precondition(lambda self: self.active())
+        # also before funding: a late funding moves the due dates
+        @precondition(lambda self: self.model.status in (Status.UNFUNDED, Status.ACTIVE))
         @rule(seconds=st.sampled_from([1, 3_600, DAY - 1, DAY, 7 * DAY, 45 * DAY, 100 * DAY]))
         def time_passes(self, seconds):
             ape.chain.mine(timestamp=ape.chain.pending_timestamp + seconds)
@@ -331,6 +351,7 @@ def test_money_is_conserved_under_random_steps(
             assert (escrowed, retention) == (m.escrowed, m.retention)
             assert Status(a.status()) == m.status
             assert [State(a.milestone(i).state) for i in range(len(m.amounts))] == m.states
+            assert [a.milestone(i).dueDate for i in range(len(m.amounts))] == m.dues
             # every unit of the price is escrowed, retained, or credited to a party
             credited = sum(m.entitled.values())
             assert m.escrowed + m.retention + credited == (m.price if m.funded else 0)

@@ -395,6 +395,14 @@ def governance(consortium, method, *args, signers):
     return cs.execute(proposal, consortium, signers[0])
 
 
+def governance_exactly(consortium, method, *args, signers):
+    """Like ``governance`` but sends exactly these signatures, without the library's checks
+    (which refuse what the contract would refuse), so the contract's own error shows."""
+    proposal = signed(consortium, call_of(consortium, method, *args), *signers)
+    signatures = cs.pack_signatures(proposal, proposal.signatures)
+    return consortium.execute(proposal.action.as_tuple(), signatures, sender=signers[0])
+
+
 def test_only_the_consortium_lifts_a_recusal(
     consortium, funded, agency, auditor, citizen, technical
 ):
@@ -476,27 +484,61 @@ def test_threshold_must_stay_within_member_count(consortium, agency, auditor, ci
         governance(consortium, "setThreshold", threshold, signers=[agency, auditor, citizen])
 
 
+@pytest.fixture
+def as_itself(consortium, accounts, chain):
+    """The consortium's own address as a sender: the self-only functions' own checks, which
+    ``execute`` can no longer reach (see below), are still there."""
+    chain.provider.set_balance(consortium.address, 10**18)
+    return accounts[consortium.address]
+
+
 def test_removal_that_would_break_the_threshold_reverts(
-    consortium, agency, auditor, citizen, technical, legal
+    consortium, as_itself, agency, auditor, citizen, technical, legal
 ):
+    """At 5 of 5 a member cannot be removed: it does not count for its own removal, so only 4
+    can sign. (This test used to have legal sign its own removal and reach the contract's
+    ConsortiumThresholdUnreachable; that check is now only reachable by a direct self-call.)"""
     trio = [agency, auditor, citizen]
     governance(consortium, "setThreshold", 5, signers=trio)
+    everyone = [agency, auditor, citizen, technical, legal]
+    with pytest.raises(cs.ProcurechainError, match="4 of 5 required approvals are in"):
+        governance(consortium, "removeMember", legal, signers=everyone)  # legal left out
+    with ape.reverts(consortium.ConsortiumSignerIsSubject, signer=legal):
+        governance_exactly(consortium, "removeMember", legal, signers=everyone)
+    with ape.reverts(consortium.ConsortiumBelowThreshold, count=4, threshold=5):
+        governance_exactly(consortium, "removeMember", legal, signers=everyone[:4])
     with ape.reverts(consortium.ConsortiumThresholdUnreachable, threshold=5, memberCountAfter=4):
-        governance(
-            consortium, "removeMember", legal, signers=[agency, auditor, citizen, technical, legal]
-        )
+        consortium.removeMember(legal, sender=as_itself)
+    governance(consortium, "setThreshold", 4, signers=everyone)
+    receipt = governance(consortium, "removeMember", legal, signers=everyone[:4])
+    assert consortium.MemberRemoved(member=legal) in receipt.events
 
 
 def test_removing_the_last_holder_of_a_required_role_reverts(
-    consortium, agency, auditor, citizen, legal
+    consortium, as_itself, agency, auditor, citizen, legal
 ):
+    """The last auditor cannot be removed or lose its role while a policy requires one: an
+    action on the consortium needs an auditor, and the auditor does not count for an action
+    about itself. (This test used to remove the auditor with agency, citizen and legal: any
+    quorum could change who counts as an auditor; now that is ConsortiumMissingRoles.)"""
     trio = [agency, citizen, legal]
+    for method, args in (("removeMember", (auditor,)), ("setMemberRoles", (auditor, CITIZEN))):
+        with pytest.raises(cs.ProcurechainError, match="needs a signer with role auditor"):
+            governance(consortium, method, *args, signers=trio)
+        with ape.reverts(
+            consortium.ConsortiumMissingRoles, required=AUDITOR, present=AGENCY | CITIZEN | LEGAL
+        ):
+            governance_exactly(consortium, method, *args, signers=trio)
+        with ape.reverts(consortium.ConsortiumSignerIsSubject, signer=auditor):
+            governance_exactly(consortium, method, *args, signers=[agency, auditor, citizen])
+    # The functions' own check stays behind it.
     with ape.reverts(consortium.ConsortiumRoleStillRequired, role=AUDITOR):
-        governance(consortium, "removeMember", auditor, signers=trio)
+        consortium.removeMember(auditor, sender=as_itself)
     with ape.reverts(consortium.ConsortiumRoleStillRequired, role=AUDITOR):
-        governance(consortium, "setMemberRoles", auditor, CITIZEN, signers=trio)
-    # Once the policy no longer needs an auditor, the auditor may leave.
+        consortium.setMemberRoles(auditor, CITIZEN, sender=as_itself)
+    # Once the policy no longer needs an auditor (the auditor signing that), it may leave.
     governance(consortium, "setPolicy", APPROVE, 0, 1, signers=[agency, auditor, citizen])
+    assert consortium.governanceRoles() == 0
     receipt = governance(consortium, "removeMember", auditor, signers=trio)
     assert consortium.MemberRemoved(member=auditor) in receipt.events
     assert not consortium.isMember(auditor)
@@ -559,3 +601,194 @@ def test_reentering_execute_from_an_action_fails(consortium, agency, auditor, ci
     with ape.reverts(consortium.ReentrancyGuardReentrantCall):
         cs.execute(outer, consortium, agency)
     assert consortium.threshold() == 3
+
+
+# ---------------------------------------------------------------- issue 13: the new guards
+
+
+def test_a_member_has_at_most_max_conflicts(consortium, agency, auditor, citizen, technical):
+    """ConsortiumTooManyConflicts: recusal checks loop over a member's declarations, so they
+    are bounded; lifting one makes room again."""
+    assert consortium.MAX_CONFLICTS() == 16
+    subjects = ["0x" + f"{i + 1:040x}" for i in range(16)]
+    for subject in subjects:
+        consortium.declareConflict(subject, REASON, sender=technical)
+    assert {a.lower() for a in consortium.conflictsOf(technical)} == set(subjects)
+    assert consortium.memberInfo(technical)[2] == 16
+    assert consortium.conflictsOf(agency) == []
+    extra = "0x" + "ee" * 20
+    with ape.reverts(consortium.ConsortiumTooManyConflicts, member=technical, max=16):
+        consortium.declareConflict(extra, REASON, sender=technical)
+    governance(
+        consortium, "liftConflict", technical, subjects[3], signers=[agency, auditor, citizen]
+    )
+    assert len(consortium.conflictsOf(technical)) == 15
+    assert subjects[3] not in {a.lower() for a in consortium.conflictsOf(technical)}
+    consortium.declareConflict(extra, REASON, sender=technical)
+    assert len(consortium.conflictsOf(technical)) == 16
+
+
+def test_a_member_does_not_count_for_lifting_its_own_conflict(
+    consortium, funded, agency, auditor, citizen, technical
+):
+    """ConsortiumSignerIsSubject: an action on the consortium never counts the member it
+    names first (issue 13: a recused member could sign the lifting of its own conflict)."""
+    consortium.declareConflict(funded, REASON, sender=technical)
+    call = call_of(consortium, "liftConflict", technical, funded)
+    proposal = signed(consortium, call, agency, auditor, technical)
+    assert cs.status(proposal, consortium).recused == {technical.address: technical.address}
+    with ape.reverts(consortium.ConsortiumSignerIsSubject, signer=technical):
+        governance_exactly(
+            consortium, "liftConflict", technical, funded, signers=[agency, auditor, technical]
+        )
+    governance(consortium, "liftConflict", technical, funded, signers=[agency, auditor, citizen])
+
+
+def test_governance_needs_every_role_a_policy_requires(
+    consortium, agency, citizen, technical, legal
+):
+    """Issue 13, side door (b): no quorum without the auditor can make one of its own an
+    auditor (and then accept milestones)."""
+    assert consortium.governanceRoles() == AUDITOR
+    for method, args in (
+        ("setMemberRoles", (technical, TECHNICAL | AUDITOR)),
+        ("addMember", ("0x" + "11" * 20, AUDITOR)),
+        ("setPolicy", (APPROVE, 0, 0)),
+        ("setThreshold", (2,)),
+    ):
+        with ape.reverts(
+            consortium.ConsortiumMissingRoles, required=AUDITOR, present=AGENCY | CITIZEN | LEGAL
+        ):
+            governance_exactly(consortium, method, *args, signers=[agency, citizen, legal])
+
+
+def test_execute_refuses_a_target_without_code(consortium, agency, auditor, citizen, stranger):
+    """ConsortiumTargetNotContract: a call with data to an address without code would succeed
+    and burn the nonce (clone addresses are predictable); nothing is consumed."""
+    call = Call(target=str(stranger.address), data=APPROVE + bytes(64), description="no code")
+    proposal = signed(consortium, call, agency, auditor, citizen)
+    signatures = cs.pack_signatures(proposal, proposal.signatures)
+    with ape.reverts(consortium.ConsortiumTargetNotContract, target=stranger):
+        consortium.execute(proposal.action.as_tuple(), signatures, sender=agency)
+    assert not consortium.isNonceUsed(proposal.action.nonce)
+
+
+def test_execute_takes_exactly_the_actions_value_or_none(
+    consortium, agency, auditor, citizen, stranger
+):
+    """ConsortiumValueMismatch: ether sent along must be the action's value (or none, then
+    the consortium pays from its balance); stray ether is refused, not kept."""
+    value = 10**17
+    call = Call(target=str(stranger.address), data=b"", value=value)
+    proposal = signed(consortium, call, agency, auditor, citizen)
+    signatures = cs.pack_signatures(proposal, proposal.signatures)
+    for sent in (1, value - 1, value + 1):
+        with ape.reverts(consortium.ConsortiumValueMismatch, sent=sent, value=value):
+            consortium.execute(proposal.action.as_tuple(), signatures, sender=agency, value=sent)
+    before = stranger.balance
+    consortium.execute(proposal.action.as_tuple(), signatures, sender=agency, value=value)
+    assert stranger.balance == before + value
+    assert consortium.balance == 0  # the sent ether went through, none stayed behind
+    # an action worth nothing takes no ether either
+    nothing = signed(
+        consortium,
+        Call(target=str(stranger.address), data=b"", value=0),
+        agency,
+        auditor,
+        citizen,
+        avoid_nonces=[proposal.action.nonce],
+    )
+    packed_nothing = cs.pack_signatures(nothing, nothing.signatures)
+    with ape.reverts(consortium.ConsortiumValueMismatch, sent=5, value=0):
+        consortium.execute(nothing.action.as_tuple(), packed_nothing, sender=agency, value=5)
+
+
+def test_the_recusal_query_needs_its_gas(
+    consortium, funded, agency, auditor, technical, bidder_a, stranger
+):
+    """ConsortiumInsufficientGas: a submitter who starves the partyAmong query must not make
+    a recused member look unconcerned; the execution reverts instead."""
+    consortium.declareConflict(bidder_a, REASON, sender=technical)
+    proposal = signed(consortium, transfer(funded, stranger, 1), agency, auditor, technical)
+    signatures = cs.pack_signatures(proposal, proposal.signatures)
+    needed = 150_000 + 150_000 // 63 + 5_000
+    with ape.reverts(consortium.ConsortiumInsufficientGas, needed=needed) as info:
+        consortium.execute(proposal.action.as_tuple(), signatures, sender=agency, gas=200_000)
+    assert info.value.inputs["gasLeft"] < needed
+    assert not consortium.isNonceUsed(proposal.action.nonce)
+    # with enough gas the same signatures execute (the token has no parties: no recusal)
+    consortium.execute(proposal.action.as_tuple(), signatures, sender=agency)
+    assert funded.balanceOf(stranger) == 1
+
+
+def test_recusal_follows_its_subject_through_the_procurement(
+    project, deployer, accounts, chain, token, consortium, agency, auditor, citizen, technical,
+    bidder_a, bidder_b, stranger
+):  # fmt: skip
+    """Issue 13: a member that declared a conflict with bidder B is recused from every
+    decision on B's tender and on the agreement it led to, though those actions target a new
+    address and never name B (the consortium asks the target's partyAmong; the agreement
+    asks its tender). Before the fix it counted on every agreement decision."""
+    from procurechain.bids import bid_salt, commitment
+    from procurechain.tender import Milestone, TenderSpec, create_tender
+
+    authority = accounts[10]  # the tender's authority here; the recusal is the consortium's
+    registry = deployer.deploy(
+        project.Registry, authority, deployer.deploy(project.Agreement), token, 10**12, "ocds-r"
+    )
+    registry.addAgency(agency, sender=authority)
+    now = chain.pending_timestamp
+    plan = (Milestone(10_000, 30 * 86400, keccak(text="all")),)
+    spec = TenderSpec(
+        token=str(token.address),
+        budget=50_000 * DUSD,
+        bond=DUSD,
+        bidding_deadline=now + 2 * 86400,
+        reveal_deadline=now + 4 * 86400,
+        acceptance_window=86400,
+        documents_hash=keccak(text="documents"),
+        plan=plan,
+    )
+    tender = create_tender(registry, agency, spec)[1]
+    openings = {}
+    for bidder, price in ((bidder_a, 40_000 * DUSD), (bidder_b, 45_000 * DUSD)):
+        token.mint(bidder, DUSD, sender=deployer)
+        token.approve(tender, DUSD, sender=bidder)
+        salt = bid_salt(bidder, chain.chain_id, str(tender.address), 0)
+        sealed = commitment(
+            chain.chain_id, str(tender.address), bidder.address, price, salt, REASON
+        )
+        tender.commitBid(sealed, sender=bidder)
+        openings[bidder] = (price, salt, REASON)
+    chain.mine(timestamp=tender.biddingDeadline() + 1)
+    for bidder, opening in openings.items():
+        tender.revealBid(*opening, sender=bidder)
+    chain.mine(timestamp=tender.revealDeadline() + 1)
+    tender.award(bidder_a, REASON, sender=authority)
+    tender.acceptAward([m.as_tuple() for m in plan], sender=bidder_a)
+    agreement = project.Agreement.at(tender.agreement())
+    assert agreement.tender() == tender.address
+    # B lost; still a party of the procurement, through the agreement's tender
+    assert agreement.partyAmong([stranger, bidder_b]) == bidder_b.address
+    assert agreement.partyAmong([stranger]) == "0x" + "00" * 20
+
+    consortium.declareConflict(bidder_b, REASON, sender=technical)
+    for call in (call_of(agreement, "withdraw"), call_of(tender, "claimForfeitedBond", bidder_a)):
+        proposal = signed(consortium, call, agency, auditor, technical)
+        assert cs.status(proposal, consortium).recused == {technical.address: bidder_b.address}
+        with ape.reverts(consortium.ConsortiumSignerRecused, signer=technical, subject=bidder_b):
+            consortium.execute(
+                proposal.action.as_tuple(),
+                cs.pack_signatures(proposal, proposal.signatures),
+                sender=agency,
+            )
+    # a conflict with the buying agency recuses too; an unrelated one does not
+    consortium.declareConflict(agency, REASON, sender=citizen)
+    proposal = signed(consortium, call_of(agreement, "withdraw"), auditor, citizen, technical)
+    assert cs.status(proposal, consortium).recused == {
+        technical.address: bidder_b.address,
+        citizen.address: agency.address,
+    }
+    consortium.declareConflict(stranger, REASON, sender=auditor)
+    proposal = signed(consortium, call_of(agreement, "withdraw"), agency, auditor)
+    assert auditor.address not in cs.status(proposal, consortium).recused

@@ -68,25 +68,44 @@ def test_a_recused_member_still_signs_what_does_not_concern_it(
         run(council, call_of(treasury, "approve", bidder_a, 5), agency, auditor, technical)
 
 
+#: A contract whose code is a single STOP: any call to it succeeds and returns nothing.
+ACCEPT_ANYTHING = "0x000000000000000000000000000000000000C0DE"
+
+
 def test_an_action_too_short_to_name_its_subject_has_none(
-    council, agency, auditor, technical, bidder_a, stranger
+    council, chain, agency, auditor, technical, bidder_a, stranger
 ):
     council.declareConflict(bidder_a, REASON, sender=technical)
-    # The bare `approve` selector sent to an account without code: the policy's subject
-    # argument is not there, so there is no subject and technical is not recused.
-    short = Call(target=str(stranger.address), data=APPROVE, description="bare selector")
+    # The bare `approve` selector sent to a contract that accepts any call: the policy's
+    # subject argument is not there, so there is no subject and technical is not recused.
+    # (This used to target an account without code; execute now refuses that, below.)
+    chain.provider.set_code(ACCEPT_ANYTHING, b"\x00")
+    short = Call(target=ACCEPT_ANYTHING, data=APPROVE, description="bare selector")
     receipt = run(council, short, agency, auditor, technical)
     executed = receipt.events.filter(council.ActionExecuted)
     assert [e.selector for e in executed] == [APPROVE]
+    # The same call to an account without code would "succeed" and burn the nonce.
+    nowhere = Call(target=str(stranger.address), data=APPROVE, description="bare selector")
+    with ape.reverts(council.ConsortiumTargetNotContract, target=stranger):
+        run(council, nowhere, agency, auditor, technical)
 
 
 def test_a_role_another_member_still_holds_can_leave(
     council, agency, auditor, citizen, legal, stranger
 ):
+    """Membership changes need every role a policy requires (here AUDITOR), and the member a
+    change names does not count for it. (This test used to add and remove an auditor with a
+    quorum of agency, citizen and legal only: the side door of issue 13.)"""
     trio = (agency, citizen, legal)
-    run(council, call_of(council, "addMember", stranger, AUDITOR), *trio)
+    with ape.reverts(
+        council.ConsortiumMissingRoles, required=AUDITOR, present=AGENCY | CITIZEN | LEGAL
+    ):
+        run(council, call_of(council, "addMember", stranger, AUDITOR), *trio)
+    run(council, call_of(council, "addMember", stranger, AUDITOR), agency, auditor, citizen)
     assert council.roleHolders(AUDITOR) == 2
-    receipt = run(council, call_of(council, "removeMember", auditor), *trio)
+    with ape.reverts(council.ConsortiumSignerIsSubject, signer=auditor):
+        run(council, call_of(council, "removeMember", auditor), agency, auditor, citizen)
+    receipt = run(council, call_of(council, "removeMember", auditor), agency, citizen, stranger)
     assert council.MemberRemoved(member=auditor) in receipt.events
     assert council.roleHolders(AUDITOR) == 1
 
@@ -101,10 +120,10 @@ def authority(accounts):
 
 
 @pytest.fixture
-def registry(deployer, project, authority, agency):
+def registry(deployer, project, authority, agency, token):
     agreement = deployer.deploy(project.RecordingAgreement)
     registry = deployer.deploy(
-        project.Registry, authority, agreement, 100_000 * DUSD, "ocds-pc0001"
+        project.Registry, authority, agreement, token, 100_000 * DUSD, "ocds-pc0001"
     )
     registry.addAgency(agency, sender=authority)
     return registry

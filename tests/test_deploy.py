@@ -48,10 +48,13 @@ def test_role_policies_are_installed(deployer):
 
     assert consortium.policyOf(selector("acceptMilestone(uint256)")) == (cs.ROLES["auditor"], 0)
     assert consortium.policyOf(selector("award(address,bytes32)")) == (0, 1)
+    # a dispute resolution pays the supplier as an acceptance does: it needs the auditor too
     assert consortium.policyOf(selector("resolveDispute(uint256,uint256,bytes32)")) == (
-        cs.ROLES["legal"],
+        cs.ROLES["auditor"] | cs.ROLES["legal"],
         0,
     )
+    # and every action on the consortium itself needs every role a policy requires
+    assert consortium.governanceRoles() == cs.ROLES["auditor"] | cs.ROLES["legal"]
 
 
 def test_redeploying_is_refused_unless_forced(deployer):
@@ -100,6 +103,10 @@ def test_without_member_keys_agencies_become_proposals(deployer, tmp_path, stran
             r"acceptMilestone\(uint8\) is not a function",
         ),
         (lambda d: d["registry"].update(phase_cap="-5"), "must be a positive amount"),
+        (
+            lambda d: d["consortium"]["policies"][2].update(roles=["legal"]),
+            r"policy resolveDispute\(uint256,uint256,bytes32\) must require role auditor",
+        ),
         (lambda d: d.pop("consortium"), "missing or invalid key"),
     ],
 )

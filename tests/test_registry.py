@@ -30,8 +30,10 @@ def agreement_impl(deployer, project):
 
 
 @pytest.fixture
-def registry(deployer, project, consortium, agency, agreement_impl):
-    registry = deployer.deploy(project.Registry, consortium, agreement_impl, CAP, "ocds-pc0001")
+def registry(deployer, project, consortium, agency, agreement_impl, token):
+    registry = deployer.deploy(
+        project.Registry, consortium, agreement_impl, token, CAP, "ocds-pc0001"
+    )
     registry.addAgency(agency, sender=consortium)
     return registry
 
@@ -55,9 +57,12 @@ def create(registry, agency, spec):
     return registry.createTender(spec.params(), spec.plan_tuples(), sender=agency)
 
 
-def test_constructor_wires_the_implementations(registry, consortium, agreement_impl, project):
+def test_constructor_wires_the_implementations(
+    registry, consortium, agreement_impl, token, project
+):
     assert registry.consortium() == consortium.address
     assert registry.agreementImplementation() == agreement_impl.address
+    assert registry.token() == token.address
     assert registry.phaseCap() == CAP
     assert registry.ocidPrefix() == "ocds-pc0001"
     implementation = project.Tender.at(registry.tenderImplementation())
@@ -66,7 +71,9 @@ def test_constructor_wires_the_implementations(registry, consortium, agreement_i
     assert implementation.agreementImplementation() == agreement_impl.address
 
 
-def test_constructor_rejects_zero_addresses(deployer, project, consortium, agreement_impl, chain):
+def test_constructor_rejects_zero_addresses(
+    deployer, project, consortium, agreement_impl, token, chain
+):
     # Not `ape.reverts(Registry.RegistryZeroAddress)`: after other modules ran, Ape sometimes
     # fails to decode a constructor's revert (eth_abi InvalidPointer). The deployment is
     # simulated with a raw eth_call instead, and its revert data decoded by procurechain.
@@ -74,13 +81,17 @@ def test_constructor_rejects_zero_addresses(deployer, project, consortium, agree
     from web3.exceptions import ContractLogicError
 
     bytecode = bytes.fromhex(project.Registry.contract_type.deployment_bytecode.bytecode[2:])
-    for first, second in ((ZERO, agreement_impl.address), (consortium.address, ZERO)):
-        args = encode(["address", "address", "uint128", "string"], [first, second, CAP, "ocds-x"])
+    good = (consortium.address, agreement_impl.address, token.address)
+    for zero in range(3):
+        addresses = [ZERO if i == zero else a for i, a in enumerate(good)]
+        args = encode(
+            ["address", "address", "address", "uint128", "string"], [*addresses, CAP, "ocds-x"]
+        )
         with pytest.raises(ContractLogicError) as info:
             chain.provider.web3.eth.call({"from": deployer.address, "data": bytecode + args})
         assert decode_revert(bytes.fromhex(info.value.data[2:])) == ("RegistryZeroAddress", {})
         with pytest.raises(Exception):  # noqa: B017 - the same deployment, sent, fails too
-            deployer.deploy(project.Registry, first, second, CAP, "ocds-x")
+            deployer.deploy(project.Registry, *addresses, CAP, "ocds-x")
 
 
 def test_agencies_are_managed_by_the_consortium(registry, consortium, agency, citizen, stranger):
@@ -155,11 +166,51 @@ def test_deadlines_must_be_ordered_and_in_the_future(registry, agency, spec, cha
         create(registry, agency, crossed)
 
 
+def test_tenders_must_use_the_registry_token(registry, agency, spec, token, deployer, project):
+    """One currency per registry: the phase cap is in its units, so it caps value (a tender
+    in a 2-decimal token would otherwise be admitted 10,000 times the pilot cap)."""
+    other = deployer.deploy(project.DemoStablecoin, deployer)
+    for wrong in (ZERO, str(other.address)):
+        with ape.reverts(registry.RegistryTokenNotAccepted, token=wrong, accepted=token.address):
+            create(registry, agency, replace(spec, token=wrong))
+    create(registry, agency, spec)  # the registry's own token is accepted
+
+
+def test_minimum_durations(registry, agency, spec, chain):
+    """Bidding, reveal (and so every ranking round) and acceptance last at least a day each
+    (previously any positive duration, even one second, was accepted)."""
+    day = 86400
+    assert registry.MIN_BIDDING_PERIOD() == day
+    assert registry.MIN_REVEAL_PERIOD() == day
+    assert registry.MIN_ACCEPTANCE_WINDOW() == day
+    for window in (0, 1, day - 1):
+        with ape.reverts(registry.RegistryAcceptanceWindowTooShort, window=window, minimum=day):
+            create(registry, agency, replace(spec, acceptance_window=window))
+    for period in (1, day - 1):
+        short = replace(spec, reveal_deadline=spec.bidding_deadline + period)
+        with ape.reverts(registry.RegistryRevealPeriodTooShort, period=period, minimum=day):
+            create(registry, agency, short)
+    # The bidding period counts from the block that creates the tender.
+    chain.pending_timestamp = chain.pending_timestamp + 10
+    now = chain.pending_timestamp
+    short = replace(spec, bidding_deadline=now + day - 1, reveal_deadline=now + 3 * day)
+    with ape.reverts(registry.RegistryBiddingPeriodTooShort, period=day - 1, minimum=day):
+        create(registry, agency, short)
+    # Exactly the minimum of each is accepted.
+    now = chain.pending_timestamp
+    create(
+        registry,
+        agency,
+        replace(
+            spec,
+            bidding_deadline=now + day,
+            reveal_deadline=now + 2 * day,
+            acceptance_window=day,
+        ),
+    )
+
+
 def test_other_parameters_are_checked(registry, agency, spec):
-    with ape.reverts(registry.RegistryZeroAddress):
-        create(registry, agency, replace(spec, token=ZERO))
-    with ape.reverts(registry.RegistryInvalidAcceptanceWindow, window=0):
-        create(registry, agency, replace(spec, acceptance_window=0))
     with ape.reverts(registry.RegistryInvalidTerms, retentionBps=10_001, latePenaltyCapBps=0):
         create(registry, agency, replace(spec, retention_bps=10_001))
     with ape.reverts(registry.RegistryInvalidTerms, retentionBps=0, latePenaltyCapBps=10_001):

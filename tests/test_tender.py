@@ -50,9 +50,9 @@ def agreement_impl(deployer, project):
 
 
 @pytest.fixture
-def registry(deployer, project, consortium, agency, agreement_impl):
+def registry(deployer, project, consortium, agency, agreement_impl, token):
     registry = deployer.deploy(
-        project.Registry, consortium, agreement_impl, 100_000 * DUSD, "ocds-pc0001"
+        project.Registry, consortium, agreement_impl, token, 100_000 * DUSD, "ocds-pc0001"
     )
     registry.addAgency(agency, sender=consortium)
     return registry
@@ -629,9 +629,12 @@ def test_disqualifying_the_leader_while_another_holds_the_award_ranks_after_a_la
 def test_disqualifying_the_awardee_after_the_leader_opens_a_ranking_round(
     evaluation_award, chain, consortium, stranger, bidder_a, bidder_b, bidder_c
 ):
+    """Within B's acceptance window: disqualifying the awardee withdraws the award and, the
+    leader being gone, opens a ranking round; B's bond is then refundable."""
     tender = evaluation_award
     tender.disqualify(bidder_a, ZERO32, sender=consortium)
-    chain.mine(timestamp=chain.blocks.head.timestamp + 2 * REVEAL)
+    chain.mine(timestamp=chain.blocks.head.timestamp + WINDOW // 2)
+    assert tender.stage() == Stage.AWARDED
     receipt = tender.disqualify(bidder_b, ZERO32, sender=consortium)
     deadline = chain.blocks.head.timestamp + REVEAL
     assert receipt.events == [
@@ -640,10 +643,72 @@ def test_disqualifying_the_awardee_after_the_leader_opens_a_ranking_round(
     ]
     assert tender.awardee()[0] == ZERO
     assert tender.stage() == Stage.RANKING
+    assert not tender.hasLapsed(bidder_b)
     tender.claimRank(bidder_c, sender=stranger)
     chain.mine(timestamp=deadline + 1)
     tender.award(bidder_c, ZERO32, sender=consortium)
     assert tender.awardee()[0] == bidder_c.address
+    tender.withdrawBond(sender=bidder_b)  # disqualified in time: its bond comes back
+
+
+def test_disqualifying_a_lapsed_awardee_records_the_lapse_first(
+    evaluation_award, chain, tusd, agency, consortium, stranger, bidder_a, bidder_b, bidder_c
+):
+    """Past B's acceptance window (stage AwardLapsed, nobody called recordLapse), disqualifying
+    B records the lapse first: B's bond stays forfeited and the disqualification only records
+    the reasons. (Before the fix the disqualification made the defaulting awardee's bond
+    refundable, and the events were BidderDisqualified, RankingOpened.)"""
+    tender = evaluation_award
+    tender.disqualify(bidder_a, ZERO32, sender=consortium)
+    chain.mine(timestamp=chain.blocks.head.timestamp + 2 * REVEAL)
+    assert tender.stage() == Stage.AWARD_LAPSED
+    reason = keccak(text="did not sign")
+    receipt = tender.disqualify(bidder_b, reason, sender=consortium)
+    deadline = chain.blocks.head.timestamp + REVEAL
+    assert receipt.events == [
+        tender.AwardLapsed(bidder_b),
+        tender.RankingOpened(deadline),
+        tender.BidderDisqualified(bidder_b, reason),
+    ]
+    assert tender.awardee()[0] == ZERO
+    assert tender.stage() == Stage.RANKING
+    assert tender.hasLapsed(bidder_b)
+    assert tender.isDisqualified(bidder_b)
+    with ape.reverts(tender.TenderBondForfeited, bidder=bidder_b):
+        tender.withdrawBond(sender=bidder_b)
+    before = tusd.balanceOf(agency)
+    tender.claimForfeitedBond(bidder_b, sender=stranger)
+    assert tusd.balanceOf(agency) == before + BOND
+    with ape.reverts(tender.TenderBidderNotEligible, bidder=bidder_b):
+        tender.disqualify(bidder_b, ZERO32, sender=consortium)
+    tender.claimRank(bidder_c, sender=stranger)
+    chain.mine(timestamp=deadline + 1)
+    tender.award(bidder_c, ZERO32, sender=consortium)
+    assert tender.awardee()[0] == bidder_c.address
+
+
+def test_disqualifying_a_rival_of_a_lapsed_awardee_records_the_lapse_first(
+    three_bids, chain, consortium, stranger, bidder_a, bidder_b, bidder_c
+):
+    """AwardLapsed, disqualifying another bidder: the lapse is recorded (A's bond forfeited,
+    a ranking round opens since A led), then the rival is disqualified in that round."""
+    tender = three_bids
+    tender.award(bidder_a, ZERO32, sender=consortium)
+    chain.mine(timestamp=tender.awardee()[1] + 1)
+    receipt = tender.disqualify(bidder_c, ZERO32, sender=consortium)
+    deadline = chain.blocks.head.timestamp + REVEAL
+    assert receipt.events == [
+        tender.AwardLapsed(bidder_a),
+        tender.RankingOpened(deadline),
+        tender.BidderDisqualified(bidder_c, ZERO32),
+    ]
+    assert tender.hasLapsed(bidder_a)
+    assert tender.stage() == Stage.RANKING
+    with ape.reverts(tender.TenderBondForfeited, bidder=bidder_a):
+        tender.withdrawBond(sender=bidder_a)
+    with ape.reverts(tender.TenderBidderNotEligible, bidder=bidder_c):
+        tender.claimRank(bidder_c, sender=stranger)
+    tender.claimRank(bidder_b, sender=stranger)
 
 
 def test_acceptance_checks_awardee_and_plan(three_bids, consortium, bidder_a, bidder_b):
@@ -660,6 +725,190 @@ def test_acceptance_checks_awardee_and_plan(three_bids, consortium, bidder_a, bi
     tender.acceptAward(plan, sender=bidder_a)
     with ape.reverts(tender.TenderNotCancellable, stage=Stage.CONTRACTED):
         tender.cancel(ZERO32, sender=consortium)
+
+
+# --------------------------------------------------------------------------------------------
+# A withdrawn bond leaves the competition; a lapse comes before cancel; evaluation period
+# --------------------------------------------------------------------------------------------
+
+
+def test_a_bidder_that_withdrew_its_bond_cannot_be_ranked_or_paid_twice(
+    three_bids, chain, tusd, agency, consortium, stranger, bidder_a, bidder_b, bidder_c
+):
+    """The High finding's route: A (45k) is awarded, C (47k) takes its bond back during the
+    award, A lets the window pass; C may no longer claim a rank or be awarded, so it can never
+    be paid its bond a second time on acceptance. B (48k) wins the round instead and the
+    tender pays out exactly what it took in. (Before the fix C claimed, led, was awarded and
+    acceptAward paid C's bond again: the tender became insolvent.)"""
+    tender = three_bids
+    tender.award(bidder_a, ZERO32, sender=consortium)
+    tender.withdrawBond(sender=bidder_c)
+    chain.mine(timestamp=tender.awardee()[1] + 1)
+    assert tender.stage() == Stage.AWARD_LAPSED
+    tender.recordLapse(sender=stranger)
+    assert tender.stage() == Stage.RANKING
+    with ape.reverts(tender.TenderBidderNotEligible, bidder=bidder_c):
+        tender.claimRank(bidder_c, sender=stranger)
+    with ape.reverts(tender.TenderBidderNotEligible, bidder=bidder_c):
+        tender.disqualify(bidder_c, ZERO32, sender=consortium)
+    tender.claimRank(bidder_b, sender=stranger)
+    chain.mine(timestamp=tender.rankingDeadline() + 1)
+    with ape.reverts(tender.TenderBidderNotEligible, bidder=bidder_c):
+        tender.award(bidder_c, ZERO32, sender=consortium)
+    tender.award(bidder_b, ZERO32, sender=consortium)
+    receipt = tender.acceptAward([m.as_tuple() for m in PLAN], sender=bidder_b)
+    assert receipt.events.filter(tender.BondReturned) == [tender.BondReturned(bidder_b, BOND)]
+    with ape.reverts(tender.TenderBondAlreadySettled, bidder=bidder_c):
+        tender.withdrawBond(sender=bidder_c)
+    tender.claimForfeitedBond(bidder_a, sender=stranger)
+    assert tusd.balanceOf(tender) == 0  # three bonds in, three out: nothing owed, nothing short
+
+
+def test_a_leader_that_withdraws_during_another_award_is_cleared(
+    evaluation_award, chain, consortium, stranger, bidder_a, bidder_b, bidder_c
+):
+    """Evaluation method: A leads, B holds the award. A takes its bond back and leaves: the
+    lead is cleared, so the lapse of B's award opens a ranking round that A cannot enter,
+    and A can no longer be awarded (nor lapse for free, with nothing left to forfeit)."""
+    tender = evaluation_award
+    assert tender.leader()[0] == bidder_a.address
+    receipt = tender.withdrawBond(sender=bidder_a)
+    assert receipt.events.filter(tender.BondWithdrawn) == [tender.BondWithdrawn(bidder_a, BOND)]
+    assert tender.leader() == (ZERO, 0)
+    chain.mine(timestamp=tender.awardee()[1] + 1)
+    receipt = tender.recordLapse(sender=stranger)
+    deadline = chain.blocks.head.timestamp + REVEAL
+    assert receipt.events == [tender.AwardLapsed(bidder_b), tender.RankingOpened(deadline)]
+    with ape.reverts(tender.TenderBidderNotEligible, bidder=bidder_a):
+        tender.claimRank(bidder_a, sender=stranger)
+    tender.claimRank(bidder_c, sender=stranger)
+    chain.mine(timestamp=deadline + 1)
+    with ape.reverts(tender.TenderBidderNotEligible, bidder=bidder_a):
+        tender.award(bidder_a, ZERO32, sender=consortium)
+    tender.award(bidder_c, ZERO32, sender=consortium)
+
+
+def test_a_non_leader_that_withdraws_keeps_the_lead_where_it_is(
+    evaluation_award, consortium, bidder_a, bidder_c
+):
+    tender = evaluation_award
+    tender.withdrawBond(sender=bidder_c)
+    assert tender.leader() == (bidder_a.address, 45_000 * DUSD)
+    assert tender.stage() == Stage.AWARDED
+
+
+def test_cancel_during_a_lapse_records_the_lapse_first(
+    three_bids, chain, tusd, agency, consortium, stranger, bidder_a, bidder_b, bidder_c
+):
+    """Cancelling while the awardee's window has passed (AwardLapsed, nobody called
+    recordLapse) keeps its bond forfeited; the others get theirs back. (Before the fix the
+    cancellation returned the defaulting awardee's bond.)"""
+    tender = three_bids
+    tender.award(bidder_a, ZERO32, sender=consortium)
+    chain.mine(timestamp=tender.awardee()[1] + 1)
+    assert tender.stage() == Stage.AWARD_LAPSED
+    reason = keccak(text="budget withdrawn")
+    receipt = tender.cancel(reason, sender=consortium)
+    deadline = chain.blocks.head.timestamp + REVEAL
+    assert receipt.events == [
+        tender.AwardLapsed(bidder_a),
+        tender.RankingOpened(deadline),
+        tender.TenderCancelled(reason),
+    ]
+    assert tender.stage() == Stage.CANCELLED
+    assert tender.hasLapsed(bidder_a)
+    with ape.reverts(tender.TenderBondForfeited, bidder=bidder_a):
+        tender.withdrawBond(sender=bidder_a)
+    before = tusd.balanceOf(agency)
+    tender.claimForfeitedBond(bidder_a, sender=stranger)
+    assert tusd.balanceOf(agency) == before + BOND
+    tender.withdrawBond(sender=bidder_b)
+    tender.withdrawBond(sender=bidder_c)
+    assert tusd.balanceOf(tender) == 0
+
+
+def test_cancel_within_the_window_returns_the_awardees_bond(three_bids, consortium, bidder_a):
+    tender = three_bids
+    tender.award(bidder_a, ZERO32, sender=consortium)
+    receipt = tender.cancel(ZERO32, sender=consortium)
+    assert receipt.events == [tender.TenderCancelled(ZERO32)]
+    assert not tender.hasLapsed(bidder_a)
+    tender.withdrawBond(sender=bidder_a)
+
+
+def test_no_award_within_the_evaluation_period_fails_the_tender(
+    three_bids, chain, tusd, consortium, bidder_a, bidder_b, bidder_c
+):
+    """Nothing locks the bonds forever: 60 days after the reveal deadline without an award
+    the tender fails and every revealed bond is withdrawable. (Before, Evaluation lasted until
+    the consortium decided, which it might never do.)"""
+    tender = three_bids
+    assert tender.EVALUATION_PERIOD() == 60 * 86400
+    deadline = tender.revealDeadline() + 60 * 86400
+    assert tender.evaluationDeadline() == deadline
+    with ape.reverts(tender.TenderBondLocked, bidder=bidder_a, stage=Stage.EVALUATION):
+        tender.withdrawBond(sender=bidder_a)
+    chain.mine(timestamp=deadline)
+    assert tender.stage() == Stage.EVALUATION
+    chain.mine(timestamp=deadline + 1)
+    assert tender.stage() == Stage.FAILED
+    with ape.reverts(tender.TenderWrongStage, expected=Stage.EVALUATION, actual=Stage.FAILED):
+        tender.award(bidder_a, ZERO32, sender=consortium)
+    with ape.reverts(tender.TenderWrongStage, expected=Stage.EVALUATION, actual=Stage.FAILED):
+        tender.disqualify(bidder_b, ZERO32, sender=consortium)
+    with ape.reverts(tender.TenderNotCancellable, stage=Stage.FAILED):
+        tender.cancel(ZERO32, sender=consortium)
+    for bidder in (bidder_a, bidder_b, bidder_c):
+        tender.withdrawBond(sender=bidder)
+    assert tusd.balanceOf(tender) == 0
+
+
+def test_the_evaluation_period_restarts_after_a_ranking_round_and_a_lapse(
+    three_bids, chain, consortium, stranger, bidder_a, bidder_b, bidder_c
+):
+    tender = three_bids
+    tender.disqualify(bidder_a, ZERO32, sender=consortium)
+    ranking = tender.rankingDeadline()
+    assert tender.evaluationDeadline() == ranking + 60 * 86400
+    tender.claimRank(bidder_c, sender=stranger)
+    chain.mine(timestamp=ranking + 1)
+    tender.award(bidder_c, ZERO32, sender=consortium)
+    accept = tender.awardee()[1]
+    assert tender.evaluationDeadline() == accept + 60 * 86400
+    chain.mine(timestamp=accept + 1)
+    tender.recordLapse(sender=stranger)  # C led: a new round opens
+    ranking = tender.rankingDeadline()
+    assert tender.evaluationDeadline() == ranking + 60 * 86400
+    tender.claimRank(bidder_b, sender=stranger)
+    chain.mine(timestamp=ranking + 60 * 86400)
+    assert tender.stage() == Stage.EVALUATION
+    chain.mine(timestamp=ranking + 60 * 86400 + 1)
+    assert tender.stage() == Stage.FAILED
+    tender.withdrawBond(sender=bidder_b)
+
+
+def test_party_among_names_the_parties_of_the_procurement(
+    three_bids, chain, make_tender, fund, consortium, agency, stranger, bidder_a, bidder_b, bidder_c
+):
+    """What the consortium asks to follow a conflict through the procurement: the tender
+    itself, its buyer, anybody who committed a bid, later the agreement; the first of the
+    candidates that is one, zero if none (zero candidates are skipped)."""
+    t = three_bids
+    assert t.partyAmong([]) == ZERO
+    assert t.partyAmong([stranger, ZERO, consortium]) == ZERO
+    assert t.partyAmong([stranger, t.address]) == t.address
+    assert t.partyAmong([agency, bidder_a]) == agency.address
+    assert t.partyAmong([ZERO, stranger, bidder_c, bidder_b]) == bidder_c.address
+    # a committed bid counts, revealed or not; another tender is not a party
+    other = make_tender()
+    fund(other, stranger)
+    commit(chain, other, stranger, 1)
+    assert other.partyAmong([stranger]) == stranger.address
+    assert t.partyAmong([other.address, stranger]) == ZERO
+    t.award(bidder_a, ZERO32, sender=consortium)
+    t.acceptAward([m.as_tuple() for m in PLAN], sender=bidder_a)
+    agreement = t.agreement()
+    assert t.partyAmong([stranger, agreement]) == agreement
 
 
 # --------------------------------------------------------------------------------------------

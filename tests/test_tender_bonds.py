@@ -3,7 +3,7 @@ buyer, exactly once, and nothing stays in the tender."""
 
 import pytest
 from eth_utils import keccak
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from procurechain.bids import bid_salt, commitment
@@ -19,7 +19,14 @@ bid = st.tuples(
     st.integers(min_value=0, max_value=60_000),  # price in dUSD; above 50k is invalid
     st.booleans(),  # revealed
 )
-ENDINGS = ["cancel-in-bidding", "cancel-in-evaluation", "award", "lapse", "disqualify-leader"]
+ENDINGS = [
+    "cancel-in-bidding",
+    "cancel-in-evaluation",
+    "award",
+    "lapse",
+    "disqualify-leader",
+    "withdraw-during-award",  # the others take their bonds back, the awardee lapses (issue 13)
+]
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +34,7 @@ def world(accounts, project, consortium):
     deployer, agency = accounts[0], accounts[1]
     token = deployer.deploy(project.DemoStablecoin, deployer)
     agreement = deployer.deploy(project.RecordingAgreement)
-    registry = deployer.deploy(project.Registry, consortium, agreement, BUDGET, "ocds-p")
+    registry = deployer.deploy(project.Registry, consortium, agreement, token, BUDGET, "ocds-p")
     registry.addAgency(agency, sender=consortium)
     bidders = [accounts[i] for i in (6, 7, 8, 11, 12)]
     for bidder in bidders:
@@ -50,6 +57,9 @@ def _try(call, *args, **kwargs):
 
 
 @settings(max_examples=12)
+# The double refund of issue 13: A awarded, B (next lowest) takes its bond back and must not
+# be ranked, awarded and paid its bond again after A lapses; C stays in and wins.
+@example(bids=[(45_000, True), (46_000, True), (47_000, True)], ending="withdraw-during-award")
 @given(bids=st.lists(bid, min_size=1, max_size=5), ending=st.sampled_from(ENDINGS))
 def test_bonds_are_conserved(world, chain, consortium, bids, ending):
     registry, token, agency, everyone = world
@@ -60,8 +70,9 @@ def test_bonds_are_conserved(world, chain, consortium, bids, ending):
             token=str(token.address),
             budget=BUDGET,
             bond=BOND,
-            bidding_deadline=now + 86400,
-            reveal_deadline=now + 2 * 86400,
+            # the minimum periods (one day each) with a margin for the block's timestamp
+            bidding_deadline=now + 2 * 86400,
+            reveal_deadline=now + 3 * 86400,
             acceptance_window=86400,
             documents_hash=ZERO32,
             plan=PLAN,
@@ -102,6 +113,20 @@ def test_bonds_are_conserved(world, chain, consortium, bids, ending):
                         chain.mine(timestamp=tender.awardee()[1] + 1)
                         tender.recordLapse(sender=agency)
                         _try(tender.cancel, ZERO32, sender=consortium)
+                    elif ending == "withdraw-during-award":
+                        for bidder in bidders[:-1]:  # the last one stays in
+                            _try(tender.withdrawBond, sender=bidder)
+                        chain.mine(timestamp=tender.awardee()[1] + 1)
+                        tender.recordLapse(sender=agency)
+                        for bidder in bidders:  # those who left must not come back
+                            _try(tender.claimRank, bidder, sender=agency)
+                        if tender.stage() == Stage.RANKING:
+                            chain.mine(timestamp=tender.rankingDeadline() + 1)
+                        leader = tender.leader()[0]
+                        if _try(tender.award, leader, ZERO32, sender=consortium):
+                            plan = [m.as_tuple() for m in PLAN]
+                            who = everyone_by(bidders, leader)
+                            _try(tender.acceptAward, plan, sender=who)
                     else:
                         plan = [m.as_tuple() for m in PLAN]
                         tender.acceptAward(plan, sender=everyone_by(bidders, leader))

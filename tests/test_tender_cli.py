@@ -38,9 +38,11 @@ def execute(consortium, call, signers, sender):
 
 
 @pytest.fixture
-def registry(project, deployer, consortium, agency, auditor, citizen):
+def registry(project, deployer, consortium, agency, auditor, citizen, token):
     agreement = deployer.deploy(project.RecordingAgreement)
-    registry = deployer.deploy(project.Registry, consortium, agreement, 100_000 * DUSD, "ocds-x")
+    registry = deployer.deploy(
+        project.Registry, consortium, agreement, token, 100_000 * DUSD, "ocds-x"
+    )
     execute(consortium, call_of(registry, "addAgency", agency), [agency, auditor, citizen], agency)
     return registry
 

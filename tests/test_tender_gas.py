@@ -36,7 +36,7 @@ def world(accounts, project, chain, consortium):
     token = deployer.deploy(project.DemoStablecoin, deployer)
     agreement = deployer.deploy(project.RecordingAgreement)
     registry = deployer.deploy(
-        project.Registry, consortium, agreement, 100_000 * DUSD, "ocds-pc0001"
+        project.Registry, consortium, agreement, token, 100_000 * DUSD, "ocds-pc0001"
     )
     registry.addAgency(agency, sender=consortium)
     bidders = [accounts.generate_test_account() for _ in range(BIDDERS)]
