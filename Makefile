@@ -73,12 +73,19 @@ $(SLITHER_VENV)/requirements.txt: $(SLITHER_REQUIREMENTS) | prereqs
 setup: $(STAMPS)/venv $(BIN)/anvil $(SOLC)
 
 # Ape prints its whole stack when solc rejects a source (the venv lives inside the
-# project): show only solc's own message, with file and line.
-compile: setup
+# project): show only solc's own message, with file and line. Ape's incremental compile misses
+# that the Registry embeds the Tender's code (`new Tender`), so any change of a source compiles
+# everything afresh (a stale Tender inside the Registry once survived an edit).
+SOURCES := $(shell find contracts -name '*.sol') ape-config.yaml
+$(STAMPS)/compiled: $(SOURCES) | setup
 	@log=$$(mktemp); \
-	if ! $(APE) compile > "$$log" 2>&1; then \
+	if ! $(APE) compile --force > "$$log" 2>&1; then \
 	  sed -n '/^ERROR:/,$$p' "$$log" | sed 's/^ERROR: *(SolcCompileError) /solc: /' >&2; rm -f "$$log"; exit 1; \
 	fi; rm -f "$$log"
+	@touch $@
+
+compile: setup $(STAMPS)/compiled
+	@test -d .build || { rm -f $(STAMPS)/compiled; $(MAKE) --no-print-directory $(STAMPS)/compiled; }
 
 lint: setup
 	@echo "==> ruff"

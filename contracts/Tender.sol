@@ -479,11 +479,7 @@ contract Tender is IProcurementParty, ReentrancyGuardTransient {
         Stage current = stage();
         if (current != Stage.Evaluation) revert TenderWrongStage(Stage.Evaluation, current);
         Bid memory bid = _eligibleBid(bidder);
-        // A member of the consortium would sit in judgement of its own contract. (An authority
-        // without code - a plain account in a test - has no members to ask about.)
-        if (_CONSORTIUM.code.length != 0 && IConsortiumMembers(_CONSORTIUM).isMember(bidder)) {
-            revert TenderBidderIsMember(bidder);
-        }
+        if (_isMember(bidder)) revert TenderBidderIsMember(bidder);
         address leader_ = _competition.leader;
         if (awardMethod() == AwardMethod.LowestPrice && bidder != leader_) {
             revert TenderNotLowestBid(bidder, leader_);
@@ -799,6 +795,16 @@ contract Tender is IProcurementParty, ReentrancyGuardTransient {
         if (flags & _REVEALED != 0 || block.timestamp <= revealDeadline()) return false;
         uint256 cancelled = _closing.cancelledAt;
         return cancelled == 0 || cancelled > revealDeadline();
+    }
+
+    /// @dev Whether the consortium counts `account` as a member: a member would sit in judgement
+    /// of its own contract. Asked with a plain staticcall: an authority without code (a plain
+    /// account standing in for the consortium in a test) answers nothing and has no members.
+    function _isMember(address account) private view returns (bool) {
+        (bool ok, bytes memory answer) = _CONSORTIUM.staticcall(
+            abi.encodeCall(IConsortiumMembers.isMember, (account))
+        );
+        return ok && answer.length == 32 && abi.decode(answer, (bool));
     }
 
     function _checkConsortium() private view {

@@ -723,12 +723,14 @@ def test_the_recusal_query_needs_its_gas(
 
 def test_recusal_follows_its_subject_through_the_procurement(
     project, deployer, accounts, chain, token, consortium, agency, auditor, citizen, technical,
-    bidder_a, bidder_b, stranger
+    legal, bidder_a, bidder_b, stranger
 ):  # fmt: skip
     """Issue 13: a member that declared a conflict with bidder B is recused from every
-    decision on B's tender and on the agreement it led to, though those actions target a new
-    address and never name B (the consortium asks the target's partyAmong; the agreement
-    asks its tender). Before the fix it counted on every agreement decision."""
+    decision on B's tender, though those actions never name B (the consortium asks the
+    target's partyAmong); a conflict with the supplier A recuses from every decision on the
+    agreement, which targets a new address and never names A. A conflict with the losing
+    bidder B does not reach the agreement (second reading: anyone could otherwise bid, lose,
+    take its bond back and recuse the only auditor from paying the winner)."""
     from procurechain.bids import bid_salt, commitment
     from procurechain.tender import Milestone, TenderSpec, create_tender
 
@@ -768,25 +770,33 @@ def test_recusal_follows_its_subject_through_the_procurement(
     tender.acceptAward([m.as_tuple() for m in plan], sender=bidder_a)
     agreement = project.Agreement.at(tender.agreement())
     assert agreement.tender() == tender.address
-    # B lost; still a party of the procurement, through the agreement's tender
-    assert agreement.partyAmong([stranger, bidder_b]) == bidder_b.address
-    assert agreement.partyAmong([stranger]) == "0x" + "00" * 20
+    # B lost: a party of the competition (its tender), not of the contract (the agreement)
+    assert agreement.partyAmong([stranger, bidder_b]) == "0x" + "00" * 20
+    assert tender.partyAmong([stranger, bidder_b]) == bidder_b.address
+    assert agreement.partyAmong([stranger, bidder_a]) == bidder_a.address
 
     consortium.declareConflict(bidder_b, REASON, sender=technical)
-    for call in (call_of(agreement, "withdraw"), call_of(tender, "claimForfeitedBond", bidder_a)):
-        proposal = signed(consortium, call, agency, auditor, technical)
-        assert cs.status(proposal, consortium).recused == {technical.address: bidder_b.address}
-        with ape.reverts(consortium.ConsortiumSignerRecused, signer=technical, subject=bidder_b):
+    consortium.declareConflict(bidder_a, REASON, sender=legal)
+    for call, member, party in (
+        (call_of(tender, "claimForfeitedBond", bidder_a), technical, bidder_b),
+        (call_of(agreement, "withdraw"), legal, bidder_a),
+    ):
+        proposal = signed(consortium, call, agency, auditor, member)
+        assert cs.status(proposal, consortium).recused[member.address] == party.address
+        with ape.reverts(consortium.ConsortiumSignerRecused, signer=member, subject=party):
             consortium.execute(
                 proposal.action.as_tuple(),
                 cs.pack_signatures(proposal, proposal.signatures),
                 sender=agency,
             )
+    # the member in conflict with the loser counts on the winner's agreement
+    proposal = signed(consortium, call_of(agreement, "withdraw"), agency, auditor, technical)
+    assert cs.status(proposal, consortium).recused == {legal.address: bidder_a.address}
     # a conflict with the buying agency recuses too; an unrelated one does not
     consortium.declareConflict(agency, REASON, sender=citizen)
-    proposal = signed(consortium, call_of(agreement, "withdraw"), auditor, citizen, technical)
+    proposal = signed(consortium, call_of(agreement, "withdraw"), auditor, citizen, legal)
     assert cs.status(proposal, consortium).recused == {
-        technical.address: bidder_b.address,
+        legal.address: bidder_a.address,
         citizen.address: agency.address,
     }
     consortium.declareConflict(stranger, REASON, sender=auditor)
