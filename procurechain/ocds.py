@@ -61,7 +61,6 @@ BID_EXTENSION = (
     "https://raw.githubusercontent.com/open-contracting-extensions/ocds_bid_extension/"
     "v1.1.5/extension.json"
 )
-_PROJECT = Path(__file__).resolve().parents[1]
 
 _TENDER_UPDATES = {
     "BidCommitted",
@@ -87,10 +86,14 @@ _IMPLEMENTATION = {
 }
 
 
+#: The OCDS 1.1.5 schemas, codelists and bid extension the project ships (Apache-2.0).
+SCHEMA_DIR = Path(__file__).resolve().parent / "schema" / "ocds"
+
+
 def schema_dir() -> Path:
-    """The OCDS schema folder: ``$PROCURECHAIN_OCDS_DIR``, else ``../shared/ocds`` next to
-    the project."""
-    return Path(os.environ.get(OCDS_DIR_VARIABLE, _PROJECT.parent / "shared" / "ocds"))
+    """The OCDS schema folder: ``$PROCURECHAIN_OCDS_DIR``, else the copy shipped in the
+    package (``procurechain/schema/ocds``)."""
+    return Path(os.environ.get(OCDS_DIR_VARIABLE, SCHEMA_DIR))
 
 
 # ---------------------------------------------------------------------------- building
