@@ -20,7 +20,7 @@ actions' calldata over JSON-RPC), extended by each step's blocks and rewound wit
 when an example starts over. Every tender holds the bonds it still owes by its events, no bond
 is settled twice, agreement money adds up by its transfers, every payment to a supplier is
 covered by a quorum holding the required roles with nobody recused from the supplier, the
-tender, the buyer, any bidder or the agreement, governance is signed with the deployment's
+tender, the buyer or the agreement and without the supplier itself, governance is signed with the deployment's
 roles and not by the member it names, no penalty is charged for the buyer's funding delay, and
 every execution obeys the consortium's rules as replayed from its events. Its violations fail
 the example, in plain words.
@@ -66,7 +66,7 @@ Most examples (four in five) get a head start that takes, step by step and check
 every path issue 13 found dangerous (see ``head_start``): a bond withdrawn while another bidder
 holds the award (that bidder then refused a rank and the award), awards lapsing (recorded by
 ``recordLapse``, by disqualifying the awardee, by cancelling), an agreement funded after a due
-date, a member recused from it through a conflict with its supplier or a losing bidder, the
+date, a member recused from it through a conflict with its supplier or its tender, the
 supplier disputing its own delivery, the evaluation period running out, and a governance change
 of each kind mid-flight, each first refused (signed by the member it names, or without the roles
 governance needs). Hypothesis mutates the random steps of an example and keeps its head start
