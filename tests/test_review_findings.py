@@ -383,11 +383,16 @@ def s(accounts, tmp_path_factory):
 
 
 def publish(s: Any, method: AwardMethod = AwardMethod.LOWEST_PRICE) -> Any:
+    return create_tender(s.registry, s.agency, spec_of(s, method)).tender
+
+
+def spec_of(s: Any, method: AwardMethod = AwardMethod.LOWEST_PRICE, bond: int = BOND) -> Any:
+    """The reference tender: 40 park benches, windows from now."""
     start = now()
-    spec = TenderSpec(
+    return TenderSpec(
         token=addr(s.token),
         budget=BUDGET,
-        bond=BOND,
+        bond=bond,
         bidding_deadline=start + 2 * DAY,
         reveal_deadline=start + 3 * DAY,
         acceptance_window=2 * DAY,
@@ -399,7 +404,6 @@ def publish(s: Any, method: AwardMethod = AwardMethod.LOWEST_PRICE) -> Any:
         late_penalty_bps_per_day=PENALTY_BPS_PER_DAY,
         late_penalty_cap_bps=PENALTY_CAP_BPS,
     )
-    return create_tender(s.registry, s.agency, spec).tender
 
 
 def salt(tender: Any, bidder: Any) -> bytes:
@@ -862,6 +866,28 @@ def test_low_disqualifying_during_the_award_lapse_keeps_the_defaulting_awardees_
     assert_bonds_sound(s, tender, settled=True)
 
 
+@pytest.mark.parametrize("decision", ["cancel", "disqualify a rival"])
+def test_low_a_lapse_recorded_inside_a_decision_keeps_a_leader_that_is_not_the_awardee(s, decision):
+    """Evaluation method: A leads, the consortium awards B, B lets its window pass. A cancel or
+    a disqualification of C during the lapse records it first: B's bond is forfeited, and the
+    lead stays with A (no ranking round opens, the lapsed awardee did not lead)."""
+    tender = three_bids(s, AwardMethod.EVALUATION)
+    award(s, tender, s.b)
+    lapse(tender)
+    call = (
+        call_of(tender, "cancel", REASON)
+        if decision == "cancel"
+        else call_of(tender, "disqualify", s.c, REASON)
+    )
+    receipt = decide(s, call, *s.quorum)
+    names = [e.event_name for e in receipt.events if e.contract_address == addr(tender)]
+    last = "TenderCancelled" if decision == "cancel" else "BidderDisqualified"
+    assert names == ["AwardLapsed", last]
+    assert tender.hasLapsed(s.b) and addr(tender.leader()[0]) == addr(s.a)
+    with reverts("TenderBondForfeited", bidder=s.b):
+        tender.withdrawBond(sender=s.b)
+
+
 @pytest.mark.parametrize(
     "window",
     [
@@ -1166,17 +1192,7 @@ def test_second_reading_members_in_conflict_with_one_subject_cannot_lift_each_ot
 def test_second_reading_a_tender_without_a_bond_is_refused(s):
     """A bond of zero would let an awardee lapse for free, again and again (each lapse adds an
     acceptance window and a ranking round). Refused: RegistryInvalidAmounts."""
-    start = now()
-    spec = TenderSpec(
-        token=addr(s.token),
-        budget=BUDGET,
-        bond=0,
-        bidding_deadline=start + 2 * DAY,
-        reveal_deadline=start + 3 * DAY,
-        acceptance_window=2 * DAY,
-        documents_hash=keccak(text="no bond"),
-        plan=PLAN,
-    )
+    spec = spec_of(s, bond=0)
     count = int(s.registry.tenderCount())
     with reverts("RegistryInvalidAmounts", budget=BUDGET, bond=0):
         s.registry.createTender(spec.params(), spec.plan_tuples(), sender=s.agency)
