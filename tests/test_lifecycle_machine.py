@@ -20,8 +20,9 @@ actions' calldata over JSON-RPC), extended by each step's blocks and rewound wit
 when an example starts over. Every tender holds the bonds it still owes by its events, no bond
 is settled twice, agreement money adds up by its transfers, every payment to a supplier is
 covered by a quorum holding the required roles with nobody recused from the supplier, the
-tender, the buyer or the agreement and without the supplier itself, governance is signed with the deployment's
-roles and not by the member it names, no penalty is charged for the buyer's funding delay, and
+tender, the buyer or the agreement and without the supplier itself, governance is signed with
+the deployment's roles and not by the member it names, no penalty is charged for the buyer's
+funding delay, and
 every execution obeys the consortium's rules as replayed from its events. Its violations fail
 the example, in plain words.
 
