@@ -58,7 +58,7 @@ def _tender(agency: Any, token: Any) -> Any:
         bidding_deadline=now + 7 * DAY,
         reveal_deadline=now + 10 * DAY,
         acceptance_window=5 * DAY,
-        documents_hash=keccak(text="scaling benchmark"),
+        notice="scaling benchmark",
         plan=PLAN,
     )
     return td.create_tender(deployed("Registry"), agency, spec).tender

@@ -83,10 +83,10 @@ class _Bench:
             bidding_deadline=now + 30 * DAY,
             reveal_deadline=now + 40 * DAY,
             acceptance_window=5 * DAY,
-            documents_hash=keccak(text="bench tender"),
+            notice="bench tender",
             plan=(td.Milestone(10_000, 60 * DAY, keccak(text="delivery")),),
         )
-        call = (spec.params(), spec.plan_tuples())
+        call = (spec.params(), spec.plan_tuples(), spec.notice)
         txs = [registry.tx(self.agency, self.registry, "createTender", *call) for _ in range(count)]
         return ["0x" + r.topics(CREATED)[0][2][-20:].hex() for r in self.manual.send(txs)]
 

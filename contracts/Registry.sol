@@ -35,6 +35,8 @@ contract Registry {
     uint256 public constant MIN_REVEAL_PERIOD = 1 days;
     /// @notice The shortest time an awardee may be given to accept.
     uint256 public constant MIN_ACCEPTANCE_WINDOW = 1 days;
+    /// @notice The longest text (a tender notice or a published text), in bytes.
+    uint256 public constant MAX_TEXT_BYTES = 8192;
     uint256 private constant _BPS = 10_000;
 
     address private immutable _CONSORTIUM;
@@ -52,16 +54,22 @@ contract Registry {
     event AgencyRemoved(address indexed agency);
     /// @notice The consortium raised the maximum budget of the rollout phase.
     event PhaseCapRaised(uint256 previousCap, uint256 newCap);
-    /// @notice An agency published a tender. The documents hash and the full milestone plan
+    /// @notice An agency published a tender. The notice's hash and the full milestone plan
     /// live only here (the tender keeps the plan's hash); every other parameter is readable
-    /// from the tender's views.
+    /// from the tender's views. The notice itself (UTF-8 JSON: title, description, items,
+    /// documents with their hashes, milestone titles) is in the transaction's calldata, where
+    /// it costs 16 gas a byte instead of 24 in a log; readers check it against `noticeHash`.
     event TenderCreated(
         uint256 indexed id,
         address indexed tender,
         address indexed agency,
-        bytes32 documentsHash,
+        bytes32 noticeHash,
         MilestonePlan[] plan
     );
+    /// @notice Someone put a text on the record: a reason, a report, a declaration. Anyone may
+    /// publish; a text matters when a decision names its hash (`reasonHash`, `reportHash`),
+    /// and then a reader knows it is the very text that was decided on.
+    event TextPublished(bytes32 indexed hash, address indexed author, string text);
 
     error RegistryNotConsortium(address caller);
     error RegistryNotAgency(address caller);
@@ -79,6 +87,8 @@ contract Registry {
     error RegistryInvalidTerms(uint256 retentionBps, uint256 latePenaltyCapBps);
     error RegistryInvalidPlan(uint256 milestones, uint256 shareSum);
     error RegistryUnknownTender(uint256 id);
+    error RegistryTextEmpty();
+    error RegistryTextTooLong(uint256 length, uint256 maximum);
 
     /// @param consortium_ the authority: admits agencies, raises the cap, decides on tenders
     /// @param agreementImplementation_ the Agreement escrow every tender clones on acceptance
@@ -142,21 +152,26 @@ contract Registry {
     /// @notice Publishes a tender: clones the Tender implementation with `params` (and the
     /// hash of `plan`) as immutable args, opens it and indexes it. Agencies only; the caller
     /// is the buyer.
-    /// @param params token, budget, bond, deadlines, acceptance window, award method, terms,
-    /// documents hash
+    /// @param params token, budget, bond, deadlines, acceptance window, award method, terms
     /// @param plan milestone shares (summing to 10 000 bps), due offsets and description hashes
+    /// @param notice what a person reads: UTF-8 JSON with the title, description, items,
+    /// category, documents (with their hashes) and milestone titles; 1 to {MAX_TEXT_BYTES}
+    /// bytes. Only its hash is emitted; the text stays in the calldata.
     /// @return id the tender's id (its ocid is `ocid(id)`)
     /// @return tender the tender's address
-    /// @dev Emits {TenderCreated}. Reverts with {RegistryNotAgency}, {RegistryTokenNotAccepted},
+    /// @dev Emits {TenderCreated}. Reverts with {RegistryNotAgency}, {RegistryTextEmpty},
+    /// {RegistryTextTooLong}, {RegistryTokenNotAccepted},
     /// {RegistryInvalidAmounts}, {RegistryBudgetAboveCap}, {RegistryInvalidDeadlines},
     /// {RegistryBiddingPeriodTooShort}, {RegistryRevealPeriodTooShort},
     /// {RegistryAcceptanceWindowTooShort}, {RegistryInvalidTerms}, {RegistryInvalidPlan}.
     function createTender(
         TenderParams calldata params,
-        MilestonePlan[] calldata plan
+        MilestonePlan[] calldata plan,
+        string calldata notice
     ) external returns (uint256 id, address tender) {
         AgencyRecord memory agency = _agencies[msg.sender];
         if (!agency.active) revert RegistryNotAgency(msg.sender);
+        _checkText(bytes(notice));
         Phase memory phase = _phase;
         _checkParams(params, phase.cap);
         _checkPlan(plan);
@@ -169,8 +184,17 @@ contract Registry {
         // Effects before the call into the clone (checks-effects-interactions).
         _phase.tenderCount = uint64(id);
         _agencies[msg.sender] = AgencyRecord(true, agency.tenderCount + 1, uint64(id));
-        emit TenderCreated(id, tender, msg.sender, params.documentsHash, plan);
+        emit TenderCreated(id, tender, msg.sender, keccak256(bytes(notice)), plan);
         Tender(tender).initialize();
+    }
+
+    /// @notice Puts `text` on the record (a reason, a report, a declaration) and returns its
+    /// hash, the `reasonHash` or `reportHash` a decision names. Anyone may publish.
+    /// @dev Emits {TextPublished}. Reverts with {RegistryTextEmpty}, {RegistryTextTooLong}.
+    function publish(string calldata text) external returns (bytes32 hash) {
+        _checkText(bytes(text));
+        hash = keccak256(bytes(text));
+        emit TextPublished(hash, msg.sender, text);
     }
 
     /// @notice The consortium: the only account that manages agencies and the phase cap.
@@ -214,10 +238,21 @@ contract Registry {
         return _tenderAddress(id);
     }
 
-    /// @notice The OCDS ocid of tender `id`: `<prefix>-<id>`. Reverts with {RegistryUnknownTender}.
+    /// @notice The OCDS ocid of tender `id`: `<prefix>-<chain id>-<this registry>-<id>`, so two
+    /// deployments (on one chain or on two) never mint the same ocid, even with one prefix.
+    /// Reverts with {RegistryUnknownTender}.
     function ocid(uint256 id) external view returns (string memory) {
         _checkId(id);
-        return string.concat(_ocidPrefix, "-", Strings.toString(id));
+        return
+            string.concat(
+                _ocidPrefix,
+                "-",
+                Strings.toString(block.chainid),
+                "-",
+                Strings.toHexString(address(this)),
+                "-",
+                Strings.toString(id)
+            );
     }
 
     /// @notice The OCDS ocid prefix of this registry.
@@ -262,6 +297,11 @@ contract Registry {
                 previousOfAgency,
                 planHash
             );
+    }
+
+    function _checkText(bytes calldata text) private pure {
+        if (text.length == 0) revert RegistryTextEmpty();
+        if (text.length > MAX_TEXT_BYTES) revert RegistryTextTooLong(text.length, MAX_TEXT_BYTES);
     }
 
     function _checkParams(TenderParams calldata params, uint256 cap) private view {

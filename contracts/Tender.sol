@@ -39,7 +39,6 @@ struct TenderParams {
     uint32 acceptanceWindow;
     AwardMethod method;
     AgreementTerms terms;
-    bytes32 documentsHash;
 }
 
 /// @title Tender

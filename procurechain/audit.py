@@ -194,6 +194,9 @@ class AuditLog:
     bonds: dict[str, int] = field(default_factory=dict)  # tender -> bond (immutable arg)
     tokens: dict[str, str] = field(default_factory=dict)  # tender -> token (immutable arg)
     complete: bool = True  # False when filtered by tender or first block
+    #: Texts put on the record with ``Registry.publish``, by hash (0x hex): the first
+    #: ``TextPublished`` entry of each, whatever the filter (reasons are looked up by hash).
+    texts: dict[str, Entry] = field(default_factory=dict)
 
     _by_address: tuple[int, int, dict[str, list[Entry]]] | None = field(
         default=None, init=False, repr=False, compare=False
@@ -267,9 +270,15 @@ class _EventType:
                 continue
             (value,) = decode([kind], topic)
             values[param.name] = _plain(value, param)
-        decoded = decode([_type_string(p) for p in plain], data)
-        for param, value in zip(plain, decoded, strict=True):
-            values[param.name] = _plain(value, param)
+        # A string is read as bytes and decoded leniently: whoever pays the gas writes it,
+        # and invalid UTF-8 must show as U+FFFD, not stop the whole record.
+        kinds = [_type_string(p) for p in plain]
+        decoded = decode(["bytes" if k == "string" else k for k in kinds], data)
+        for param, kind, value in zip(plain, kinds, decoded, strict=True):
+            if kind == "string":
+                values[param.name] = bytes(value).decode("utf-8", "replace")
+            else:
+                values[param.name] = _plain(value, param)
         return {p.name: values[p.name] for p in self.inputs}
 
 
@@ -381,6 +390,10 @@ class _Words:
             "AgencyRemoved": lambda: f"{by} removed the buying agency {w(a['agency'])}",
             "PhaseCapRaised": lambda: (
                 f"{by} raised the phase cap from {m(a['previousCap'])} to {m(a['newCap'])}"
+            ),
+            "TextPublished": lambda: (
+                f"{w(a['author'])} published a text of {len(a['text'])} characters "
+                f"(hash {a['hash']})"
             ),
             "TenderCreated": lambda: (
                 f"{w(a['agency'])} published tender {a['id']} "
@@ -595,6 +608,9 @@ def collect(
                 sentence=sentence[:1].upper() + sentence[1:],
             )
         )
+    for entry in entries:
+        if entry.event == "TextPublished":
+            log.texts.setdefault(entry.args["hash"], entry)
     if tender_id is not None:
         entries = _only_tender(entries, tender_id, log)
     log.entries = [e for e in entries if e.block >= from_block]

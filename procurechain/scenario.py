@@ -29,11 +29,15 @@ from procurechain.deployments import deployed, is_live, read_manifest
 from procurechain.devnet import move_to, require_devnet
 from procurechain.errors import ProcurechainError
 from procurechain.files import write_atomic
+from procurechain.record import notice as nt
+from procurechain.record.content import publish_text
 
 __all__ = ["DAY", "DUSD", "ScenarioResult", "Step", "run_reference"]
 
 DUSD = 10**6
 DAY = 24 * 3600
+#: The reference tender's notice and documents (examples/benches in the repository).
+BENCHES = Path(__file__).resolve().parent.parent / "examples" / "benches"
 
 
 @dataclass(frozen=True)
@@ -98,6 +102,10 @@ class _Run:
         self.result.steps.append(step)
         self.report(step)
 
+    def say(self, author: Any, text: str) -> bytes:
+        """Put ``text`` on the record (once) and return its hash, for a decision to name."""
+        return publish_text(self.registry, author, text)
+
     def travel_past(self, timestamp: int, extra: int = 0) -> None:
         """Move the devnet clock just past ``timestamp`` (plus ``extra`` seconds)."""
         move_to(int(timestamp) + 1 + extra)
@@ -153,9 +161,12 @@ class _Run:
         from ape import chain
 
         if bytes(self.consortium.conflictOf(self.technical, self.winner)) == bytes(32):
-            receipt = self.consortium.declareConflict(
-                self.winner, keccak(text="advised Benchworks Ltd in 2025"), sender=self.technical
+            reason = self.say(
+                self.technical,
+                "I advised Benchworks Ltd on its bench designs in 2025, so I do not decide on "
+                "its bids or its contract.",
             )
+            receipt = self.consortium.declareConflict(self.winner, reason, sender=self.technical)
             self.record(
                 self.technical, "declared a conflict of interest with Benchworks Ltd", receipt
             )
@@ -165,10 +176,10 @@ class _Run:
             self.result.addresses["Tender"] = str(self.tender.address)
             return
         now = int(chain.pending_timestamp)
-        self.plan = (
-            td.Milestone(4_000, 30 * DAY, keccak(text="20 benches delivered")),
-            td.Milestone(4_000, 60 * DAY, keccak(text="20 more benches delivered")),
-            td.Milestone(2_000, 90 * DAY, keccak(text="installation and inspection")),
+        notice = nt.load(BENCHES / "notice.yaml")
+        self.plan = tuple(
+            td.Milestone(share, days * DAY, notice.milestone_hash(i))
+            for i, (share, days) in enumerate(((4_000, 30), (4_000, 60), (2_000, 90)))
         )
         spec = td.TenderSpec(
             token=str(self.token.address),
@@ -177,7 +188,7 @@ class _Run:
             bidding_deadline=now + 7 * DAY,
             reveal_deadline=now + 10 * DAY,
             acceptance_window=5 * DAY,
-            documents_hash=keccak(text="40 park benches: specification v1"),
+            notice=notice.encode(),
             plan=self.plan,
             retention_bps=500,
             warranty_period=90 * DAY,
@@ -240,7 +251,14 @@ class _Run:
 
     def award(self) -> None:
         if self.stage() == td.Stage.EVALUATION:
-            call = td.award_call(self.tender, str(self.winner.address), keccak(text="lowest valid"))
+            report = self.say(
+                self.agency,
+                "Award report: 3 sealed bids. Benchworks Ltd bid 42,500.00 dUSD, the lowest "
+                "valid price. Luxury Seating bid 55,000.00 dUSD, above the 50,000.00 dUSD "
+                "budget, so its bid is invalid. Quiet Bidder never revealed its bid and "
+                "forfeits its bond. Award to Benchworks Ltd at 42,500.00 dUSD.",
+            )
+            call = td.award_call(self.tender, str(self.winner.address), report)
             self.decide(call, [self.agency, self.technical, self.citizen, self.legal], "01-award")
         if self.stage() == td.Stage.AWARDED:
             receipt = td.accept_award(self.tender, self.winner, self.plan)
@@ -268,7 +286,11 @@ class _Run:
 
         if self.milestone(0) == pending:
             receipt = ag.submit(
-                self.agreement, self.winner, 0, keccak(text="delivery note 1"), "ipfs://delivery-1"
+                self.agreement,
+                self.winner,
+                0,
+                self.say(self.winner, "Delivery note 1: 20 benches delivered to the park depot."),
+                "",
             )
             self.record(
                 self.winner, "submitted milestone 1 (20 benches delivered), on time", receipt
@@ -279,7 +301,11 @@ class _Run:
         if self.milestone(1) == pending:
             self.travel_past(self.agreement.milestone(1).dueDate, extra=2 * DAY)
             receipt = ag.submit(
-                self.agreement, self.winner, 1, keccak(text="delivery note 2"), "ipfs://delivery-2"
+                self.agreement,
+                self.winner,
+                1,
+                self.say(self.winner, "Delivery note 2: 20 more benches delivered to the depot."),
+                "",
             )
             self.record(
                 self.winner, "submitted milestone 2 (20 more benches), 3 days late", receipt
@@ -293,19 +319,26 @@ class _Run:
                 self.agreement,
                 self.winner,
                 2,
-                keccak(text="inspection report"),
-                "ipfs://inspection",
+                self.say(
+                    self.winner, "Installation report: all 40 benches installed, old ones removed."
+                ),
+                "",
             )
             self.record(self.winner, "submitted milestone 3 (installation and inspection)", receipt)
         if self.milestone(2) == submitted:
-            receipt = ag.dispute(
-                self.agreement, self.agency, 2, keccak(text="4 benches not anchored")
+            reason = self.say(
+                self.agency,
+                "4 of the 40 benches are not anchored to their footings; they can be tipped over.",
             )
+            receipt = ag.dispute(self.agreement, self.agency, 2, reason)
             self.record(self.agency, "disputed milestone 3: 4 benches not anchored", receipt)
         if self.milestone(2) == ag.MilestoneState.DISPUTED:
-            resolve = ag.resolve_call(
-                self.agreement, 2, 8_000, keccak(text="80% of the work accepted")
+            reason = self.say(
+                self.legal,
+                "Resolution: 36 of 40 benches are installed as specified; the 4 loose benches "
+                "are anchored by the park's own crew. 80% of the milestone is paid.",
             )
+            resolve = ag.resolve_call(self.agreement, 2, 8_000, reason)
             self.decide(resolve, [self.legal, self.auditor, self.citizen], "04-resolve-3")
 
     def close(self) -> None:

@@ -585,7 +585,7 @@ class _City:
                 bidding_deadline=bidding,
                 reveal_deadline=reveal,
                 acceptance_window=5 * DAY,
-                documents_hash=keccak(text=f"tender {t.number} documents"),
+                notice=f"tender {t.number} documents",
                 plan=tuple(td.Milestone(*m) for m in t.plan),
                 retention_bps=t.retention_bps,
                 warranty_period=t.warranty,
@@ -599,6 +599,7 @@ class _City:
                     "createTender",
                     spec.params(),
                     spec.plan_tuples(),
+                    spec.notice,
                     label=f"createTender #{t.number}",
                 )
             )

@@ -21,6 +21,7 @@ from procurechain.bids import BidJournal, BidRecord, bid_salt, commitment
 from procurechain.calls import Call, call_of
 from procurechain.deployments import typed
 from procurechain.errors import ProcurechainError, describe, register_sentences
+from procurechain.record.notice import MAX_NOTICE_BYTES
 from procurechain.permit import sign_permit
 
 __all__ = [
@@ -137,6 +138,9 @@ register_sentences(
         "RegistryInvalidPlan": "the plan has {milestones} milestones whose shares sum to "
         "{shareSum} bps; it needs 1-32 positive shares summing to 10000",
         "RegistryUnknownTender": "there is no tender with id {id}",
+        "RegistryTextEmpty": "the text is empty; say something (a title, a reason)",
+        "RegistryTextTooLong": "the text is {length} bytes; the chain takes at most {maximum} "
+        "(shorten it, or put it in a document and publish its hash)",
     }
 )
 
@@ -175,7 +179,8 @@ class TenderSpec:
         warranty_period: seconds of warranty after the last milestone.
         late_penalty_bps_per_day: penalty per started day late.
         late_penalty_cap_bps: maximum penalty share.
-        documents_hash: hash of the tender documents.
+        notice: what a person reads (:meth:`procurechain.record.notice.Notice.encode`): the
+            title, description, items, documents and milestone titles, on the chain.
         plan: the milestones; shares sum to 10000 bps.
     """
 
@@ -185,7 +190,7 @@ class TenderSpec:
     bidding_deadline: int
     reveal_deadline: int
     acceptance_window: int
-    documents_hash: bytes
+    notice: str
     plan: tuple[Milestone, ...]
     method: AwardMethod = AwardMethod.LOWEST_PRICE
     retention_bps: int = 0
@@ -209,7 +214,6 @@ class TenderSpec:
                 self.late_penalty_bps_per_day,
                 self.late_penalty_cap_bps,
             ),
-            self.documents_hash,
         )
 
     def plan_tuples(self) -> list[tuple[int, int, bytes]]:
@@ -279,7 +283,15 @@ def create_tender(registry: Any, agency: Any, spec: TenderSpec) -> PublishedTend
         )
     if sum(m.share_bps for m in spec.plan) != 10_000:
         raise ProcurechainError("milestone shares must sum to 10000 bps (100%)")
-    receipt = _send(registry.createTender, spec.params(), spec.plan_tuples(), sender=agency)
+    size = len(spec.notice.encode("utf-8"))
+    if not 0 < size <= MAX_NOTICE_BYTES:
+        raise ProcurechainError(
+            f"the notice is {size:,} bytes; the chain takes 1 to {MAX_NOTICE_BYTES:,} "
+            "(shorten it, or move text into a document)"
+        )
+    receipt = _send(
+        registry.createTender, spec.params(), spec.plan_tuples(), spec.notice, spec.notice, sender=agency
+    )
     event = next(iter(receipt.events.filter(registry.TenderCreated)))
     return PublishedTender(int(event.id), tender_at(event.tender), receipt)
 

@@ -1,6 +1,7 @@
 """Agencies and the public: publish, list and show tenders; propose consortium decisions.
 
-ape run tender create --account TEST::1 --budget 50000 --bond 500 --milestone 40:30:"20 benches"
+ape run tender create --account TEST::1 --budget 50000 --bond 500 --notice examples/benches/notice.yaml \
+    --milestone 40:30 --milestone 40:60 --milestone 20:90
 ape run tender list
 ape run tender show 0xTENDER
 ape run tender propose-award 0xTENDER 0xBIDDER --report report.pdf --out award.json
@@ -12,6 +13,7 @@ ape run tender record-lapse 0xTENDER --account ...
 
 from __future__ import annotations
 
+import dataclasses
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -31,6 +33,7 @@ from procurechain.cli import (
     write_proposal,
 )
 from procurechain.deployments import contract_at, deployed
+from procurechain.record import notice as nt
 
 registry_option = click.option(
     "--registry", "registry_address", default=None, help="Registry (default: the manifest's)."
@@ -75,12 +78,36 @@ def _seconds(value: float, unit: int, option: str, *, limit: int, allow_zero: bo
     return int(seconds)
 
 
-def _parse_milestone(text: str, index: int) -> td.Milestone:
-    """``PERCENT:DAYS:DESCRIPTION`` -> a Milestone (share in bps, due offset in seconds)."""
-    parts = text.split(":", 2)
-    if len(parts) != 3 or not parts[2].strip():
+def _notice_with_milestones(notice: nt.Notice, milestones: tuple[str, ...]) -> nt.Notice:
+    """The notice with one title per ``--milestone``: the option's TITLE, else the notice's."""
+    titles = [m.split(":", 2)[2].strip() if m.count(":") >= 2 else "" for m in milestones]
+    if notice.milestones and len(notice.milestones) != len(milestones):
         raise click.ClickException(
-            f"--milestone {index} is {text!r}; write PERCENT:DAYS:DESCRIPTION, e.g. 40:30:benches"
+            f"the notice names {len(notice.milestones)} milestones and {len(milestones)} "
+            "--milestone options are given; give one --milestone per notice milestone"
+        )
+    for n, title in enumerate(titles):
+        if not title and not notice.milestones:
+            raise click.ClickException(
+                f"--milestone {n + 1} has no title and the notice lists no milestones; write "
+                "PERCENT:DAYS:TITLE, e.g. 40:30:benches delivered"
+            )
+        if title and notice.milestones and title != notice.milestones[n]:
+            raise click.ClickException(
+                f"--milestone {n + 1} is titled {title!r} but the notice says "
+                f"{notice.milestones[n]!r}; drop the title from the option or fix the notice"
+            )
+    final = tuple(t or notice.milestones[n] for n, t in enumerate(titles))
+    return dataclasses.replace(notice, milestones=final)
+
+
+def _parse_milestone(text: str, index: int, title: str) -> td.Milestone:
+    """``PERCENT:DAYS[:TITLE]`` -> a Milestone (share in bps, due offset in seconds, the
+    title's hash)."""
+    parts = text.split(":", 2)
+    if len(parts) < 2:
+        raise click.ClickException(
+            f"--milestone {index} is {text!r}; write PERCENT:DAYS[:TITLE], e.g. 40:30:benches"
         )
     share = _number(parts[0], f"--milestone {index} percent") * 100
     if share == 0 or share != share.to_integral_value() or share > 10_000:
@@ -94,7 +121,7 @@ def _parse_milestone(text: str, index: int) -> td.Milestone:
             f"--milestone {index} is due {parts[1]} days after the award; at most "
             f"{UINT32_MAX // 86400} days are possible"
         )
-    return td.Milestone(int(share), int(due), keccak(text=parts[2]))
+    return td.Milestone(int(share), int(due), keccak(text=title))
 
 
 def _require_reason(reason: str) -> None:
@@ -129,13 +156,21 @@ def cli() -> None:
 @click.option("--warranty-days", default=0.0, type=float)
 @click.option("--penalty-bps-per-day", default=0, type=click.IntRange(0, 10_000))
 @click.option("--penalty-cap-bps", default=0, type=click.IntRange(0, 10_000))
-@click.option("--documents", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--notice",
+    "notice_file",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The tender notice (YAML/JSON): title, description, category, items, documents, "
+    "milestone titles; see examples/benches/notice.yaml. It goes on the chain.",
+)
 @click.option(
     "--milestone",
     "milestones",
     multiple=True,
     required=True,
-    help="PERCENT:DAYS:DESCRIPTION (repeat; percents sum to 100).",
+    help="PERCENT:DAYS[:TITLE] (repeat; percents sum to 100); the title defaults to the "
+    "notice's.",
 )
 @one_line_errors
 def create(
@@ -152,13 +187,16 @@ def create(
     warranty_days: float,
     penalty_bps_per_day: int,
     penalty_cap_bps: int,
-    documents: Path | None,
+    notice_file: Path,
     milestones: tuple[str, ...],
 ) -> None:
-    """Publish a tender as a buying agency."""
+    """Publish a tender as a buying agency, with its notice on the chain."""
     from ape import chain
 
-    plan = tuple(_parse_milestone(text, n + 1) for n, text in enumerate(milestones))
+    notice = _notice_with_milestones(nt.load(notice_file), milestones)
+    plan = tuple(
+        _parse_milestone(text, n + 1, notice.milestones[n]) for n, text in enumerate(milestones)
+    )
     if sum(m.share_bps for m in plan) != 10_000:
         total = Decimal(sum(m.share_bps for m in plan)) / 100
         raise click.ClickException(f"the --milestone percents sum to {total}, not 100")
@@ -183,7 +221,7 @@ def create(
         bidding_deadline=bidding,
         reveal_deadline=bidding + reveal_period,
         acceptance_window=acceptance,
-        documents_hash=_hash_of(None, documents) if documents else b"\x00" * 32,
+        notice=notice.encode(),
         plan=plan,
         method=td.AwardMethod[method.upper().replace("-", "_")],
         retention_bps=retention_bps,

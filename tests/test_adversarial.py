@@ -843,7 +843,7 @@ def open_tender(chain, registry, agency, token):
         bidding_deadline=now + 7 * 86400,
         reveal_deadline=now + 9 * 86400,
         acceptance_window=3 * 86400,
-        documents_hash=keccak(text="tender documents"),
+        notice="tender documents",
         plan=PLAN,
         retention_bps=0,
         warranty_period=0,

@@ -46,11 +46,11 @@ def open_tenders(chain, sender, suite, agency, count):
         bidding_deadline=now + 30 * DAY,
         reveal_deadline=now + 40 * DAY,
         acceptance_window=5 * DAY,
-        documents_hash=keccak(text="bulk test tender"),
+        notice="bulk test tender",
         plan=(td.Milestone(10_000, 60 * DAY, keccak(text="delivery")),),
     )
     txs = [
-        REGISTRY.tx(agency, suite["Registry"], "createTender", spec.params(), spec.plan_tuples())
+        REGISTRY.tx(agency, suite["Registry"], "createTender", spec.params(), spec.plan_tuples(), spec.notice)
         for _ in range(count)
     ]
     topic = keccak(text="TenderCreated(uint256,address,address,bytes32,(uint16,uint32,bytes32)[])")

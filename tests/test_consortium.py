@@ -748,7 +748,7 @@ def test_recusal_follows_its_subject_through_the_procurement(
         bidding_deadline=now + 2 * 86400,
         reveal_deadline=now + 4 * 86400,
         acceptance_window=86400,
-        documents_hash=keccak(text="documents"),
+        notice="documents",
         plan=plan,
     )
     tender = create_tender(registry, agency, spec)[1]

@@ -138,7 +138,7 @@ def spec(token, chain, **changes):
         "bidding_deadline": now + 7 * 86400,
         "reveal_deadline": now + 9 * 86400,
         "acceptance_window": 3 * 86400,
-        "documents_hash": keccak(text="tender documents"),
+        "notice": "tender documents",
         "plan": PLAN,
     }
     return TenderSpec(**{**fields, **changes})
@@ -152,7 +152,7 @@ def test_a_zero_share_before_the_last_milestone_is_refused(registry, agency, tok
     )
     bad = spec(token, chain, plan=plan)
     with ape.reverts(registry.RegistryInvalidPlan, milestones=3, shareSum=10_000):
-        registry.createTender(bad.params(), bad.plan_tuples(), sender=agency)
+        registry.createTender(bad.params(), bad.plan_tuples(), bad.notice, sender=agency)
 
 
 def test_a_lapsed_award_to_a_bidder_who_did_not_lead_keeps_the_leader(

@@ -63,7 +63,7 @@ def world(tmp_path_factory, accounts, chain):
             bidding_deadline=now + 7 * 86400,
             reveal_deadline=now + 9 * 86400,
             acceptance_window=3 * 86400,
-            documents_hash=keccak(text="tender documents"),
+            notice="tender documents",
             plan=(td.Milestone(10_000, 30 * 86400, keccak(text="all benches")),),
         )
         open_tender = td.create_tender(registry, agency, spec).tender

@@ -48,13 +48,13 @@ def spec(token, chain):
         bidding_deadline=now + 7 * 86400,
         reveal_deadline=now + 9 * 86400,
         acceptance_window=3 * 86400,
-        documents_hash=keccak(text="tender documents"),
+        notice="tender documents",
         plan=PLAN,
     )
 
 
 def create(registry, agency, spec):
-    return registry.createTender(spec.params(), spec.plan_tuples(), sender=agency)
+    return registry.createTender(spec.params(), spec.plan_tuples(), spec.notice, sender=agency)
 
 
 def test_constructor_wires_the_implementations(
@@ -231,12 +231,12 @@ def test_the_plan_must_be_whole(registry, agency, spec, plan, length, total):
         create(registry, agency, replace(spec, plan=plan))
 
 
-def test_index_by_id_and_by_agency(registry, consortium, agency, citizen, spec, project):
+def test_index_by_id_and_by_agency(registry, consortium, agency, citizen, spec, project, chain):
     registry.addAgency(citizen, sender=consortium)
     receipt = create(registry, agency, spec)
     tender = registry.tenderOf(1)
     assert receipt.events.filter(registry.TenderCreated) == [
-        registry.TenderCreated(1, tender, agency, spec.documents_hash, spec.plan_tuples())
+        registry.TenderCreated(1, tender, agency, keccak(text=spec.notice), spec.plan_tuples())
     ]
     assert project.Tender.at(tender).planHash() == plan_hash(PLAN)
     create(registry, citizen, spec)
@@ -245,12 +245,14 @@ def test_index_by_id_and_by_agency(registry, consortium, agency, citizen, spec, 
     assert registry.tendersOf(agency) == [3, 1]
     assert registry.tendersOf(citizen) == [2]
     assert registry.tendersOf(ZERO) == []
-    assert registry.ocid(3) == "ocds-pc0001-3"
+    # the chain id and the registry's address keep two deployments' ocids apart
+    local = f"ocds-pc0001-{chain.chain_id}-{str(registry.address).lower()}"
+    assert registry.ocid(3) == f"{local}-3"
     assert project.Tender.at(registry.tenderOf(3)).previousOfAgency() == 1
     assert [(i, o) for i, o, _ in list_tenders(registry)] == [
-        (3, "ocds-pc0001-3"),
-        (2, "ocds-pc0001-2"),
-        (1, "ocds-pc0001-1"),
+        (3, f"{local}-3"),
+        (2, f"{local}-2"),
+        (1, f"{local}-1"),
     ]
     assert [i for i, _, _ in list_tenders(registry, agency.address)] == [3, 1]
     for unknown in (0, 4):

@@ -396,7 +396,7 @@ def spec_of(s: Any, method: AwardMethod = AwardMethod.LOWEST_PRICE, bond: int = 
         bidding_deadline=start + 2 * DAY,
         reveal_deadline=start + 3 * DAY,
         acceptance_window=2 * DAY,
-        documents_hash=keccak(text="40 park benches"),
+        notice="40 park benches",
         plan=PLAN,
         method=method,
         retention_bps=RETENTION_BPS,
@@ -808,11 +808,11 @@ def test_medium_phase_cap_cannot_be_dodged_with_a_two_decimal_token(s):
         bidding_deadline=start + 2 * DAY,
         reveal_deadline=start + 3 * DAY,
         acceptance_window=2 * DAY,
-        documents_hash=keccak(text="a billion-dollar road"),
+        notice="a billion-dollar road",
         plan=PLAN,
     )
     with reverts("RegistryTokenNotAccepted", token=cent, accepted=s.token):
-        s.registry.createTender(spec.params(), spec.plan_tuples(), sender=s.agency)
+        s.registry.createTender(spec.params(), spec.plan_tuples(), spec.notice, sender=s.agency)
     assert int(s.registry.tenderCount()) == count
 
 
@@ -910,12 +910,12 @@ def test_low_one_second_windows_are_refused(s, window):
         bidding_deadline=start + bidding,
         reveal_deadline=start + reveal,
         acceptance_window=acceptance,
-        documents_hash=keccak(text="blink and you miss it"),
+        notice="blink and you miss it",
         plan=PLAN,
     )
     count = int(s.registry.tenderCount())
     with reverts(error, **args, minimum=DAY):
-        s.registry.createTender(spec.params(), spec.plan_tuples(), sender=s.agency)
+        s.registry.createTender(spec.params(), spec.plan_tuples(), spec.notice, sender=s.agency)
     assert int(s.registry.tenderCount()) == count
 
 
@@ -1195,7 +1195,7 @@ def test_second_reading_a_tender_without_a_bond_is_refused(s):
     spec = spec_of(s, bond=0)
     count = int(s.registry.tenderCount())
     with reverts("RegistryInvalidAmounts", budget=BUDGET, bond=0):
-        s.registry.createTender(spec.params(), spec.plan_tuples(), sender=s.agency)
+        s.registry.createTender(spec.params(), spec.plan_tuples(), spec.notice, sender=s.agency)
     assert int(s.registry.tenderCount()) == count
 
 

@@ -69,7 +69,7 @@ def make_tender(registry, agency, tusd, chain):
             bidding_deadline=now + BIDDING,
             reveal_deadline=now + BIDDING + REVEAL,
             acceptance_window=WINDOW,
-            documents_hash=keccak(text="tender documents"),
+            notice="tender documents",
             plan=PLAN,
             method=method,
             retention_bps=500,

@@ -74,7 +74,7 @@ def test_bonds_are_conserved(world, chain, consortium, bids, ending):
             bidding_deadline=now + 2 * 86400,
             reveal_deadline=now + 3 * 86400,
             acceptance_window=86400,
-            documents_hash=ZERO32,
+            notice="tender",
             plan=PLAN,
         )
         tender = create_tender(registry, agency, spec)[1]

@@ -54,7 +54,7 @@ def spec(chain, token):
         bidding_deadline=now + 7 * 86400,
         reveal_deadline=now + 9 * 86400,
         acceptance_window=3 * 86400,
-        documents_hash=keccak(text="tender documents"),
+        notice="tender documents",
         plan=PLAN,
         retention_bps=500,
         warranty_period=90 * 86400,
@@ -80,7 +80,9 @@ def test_gas_does_not_grow_with_bidders(world, chain, project, consortium, deplo
     tenders = []
     for label in ("create (1st tender)", "create (2nd tender)"):
         plan = [m.as_tuple() for m in PLAN]
-        receipt = registry.createTender(spec(chain, token).params(), plan, sender=agency)
+        receipt = registry.createTender(
+            spec(chain, token).params(), plan, "tender documents", sender=agency
+        )
         gas[label] = receipt.gas_used
         tenders.append(project.Tender.at(receipt.events.filter(registry.TenderCreated)[0].tender))
     tender, single = tenders  # the second tender gets a single bidder

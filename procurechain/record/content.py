@@ -1,0 +1,151 @@
+"""The words of the record, read from the chain and checked against the hashes decisions name.
+
+Two sources, both on the chain, nothing from the publisher's files:
+
+- **Tender notices** are the ``notice`` argument of ``Registry.createTender``: the
+  ``TenderCreated`` event carries only their keccak-256, the text is in the transaction's
+  calldata. :func:`notices` finds it in the transaction input (a direct call) or in the call
+  trace (an agency that is a contract, e.g. a multisig; needs a node with
+  ``debug_traceTransaction``), and keeps it only if its hash is the event's.
+- **Reasons, reports, declarations** are published with ``Registry.publish`` (event
+  ``TextPublished``, collected into :attr:`AuditLog.texts`) before the decision that names
+  their hash. :func:`text_of` returns the text for a hash, or None: a reader shows the hash
+  as unverified, never a text it cannot tie to it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from eth_abi import decode
+from eth_utils import keccak
+
+from procurechain.errors import ProcurechainError, describe
+from procurechain.record import notice as nt
+
+__all__ = ["OnChainNotice", "notices", "publish_text", "text_of"]
+
+_CREATE_TENDER = (
+    "createTender((address,uint256,uint256,uint40,uint40,uint32,uint8,(uint16,uint32,uint16,"
+    "uint16)),(uint16,uint32,bytes32)[],string)"
+)
+_SELECTOR = keccak(text=_CREATE_TENDER)[:4]
+_ARGS = [
+    "(address,uint256,uint256,uint40,uint40,uint32,uint8,(uint16,uint32,uint16,uint16))",
+    "(uint16,uint32,bytes32)[]",
+    "bytes",  # the notice, read as bytes: invalid UTF-8 must not stop the reader
+]
+
+
+@dataclass(frozen=True)
+class OnChainNotice:
+    """A tender's notice as found on the chain.
+
+    Attributes:
+        hash: ``TenderCreated.noticeHash`` (0x hex).
+        reading: the text and what could be used of it; None when the text was not found.
+        problem: why there is no reading (e.g. the node has no call traces).
+    """
+
+    hash: str
+    reading: nt.Reading | None
+    problem: str = ""
+
+
+def text_of(texts: Mapping[str, Any], hash_: str) -> str | None:
+    """The published text whose keccak-256 is ``hash_`` (0x hex), or None if nobody
+    published it (``texts``: :attr:`~procurechain.audit.AuditLog.texts`)."""
+    entry = texts.get(hash_.lower())
+    return None if entry is None else str(entry.args["text"])
+
+
+def publish_text(registry: Any, account: Any, text: str) -> bytes:
+    """Put ``text`` on the record (``Registry.publish``) unless it is there already; returns
+    its hash, the ``reasonHash``/``reportHash`` to name in a decision.
+
+    Raises:
+        ProcurechainError: the text is empty or longer than the chain takes (nothing sent).
+    """
+    from ape import chain
+
+    data = text.encode("utf-8")
+    if not text.strip():
+        raise ProcurechainError("the text is empty; say why (it goes on the public record)")
+    if len(data) > nt.MAX_NOTICE_BYTES:
+        raise ProcurechainError(
+            f"the text is {len(data):,} bytes and the chain takes at most "
+            f"{nt.MAX_NOTICE_BYTES:,}; shorten it or put it in a document"
+        )
+    digest = keccak(data)
+    topic = "0x" + keccak(text="TextPublished(bytes32,address,string)").hex()
+    found = chain.provider.web3.eth.get_logs(
+        {
+            "address": str(registry.address),
+            "fromBlock": 0,
+            "toBlock": "latest",
+            "topics": [topic, "0x" + digest.hex()],
+        }
+    )
+    if not found:
+        try:
+            registry.publish(text, sender=account)
+        except Exception as err:
+            raise ProcurechainError(describe(err)) from err
+    return digest
+
+
+def _calls(trace: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
+    yield trace
+    for inner in trace.get("calls") or ():
+        yield from _calls(inner)
+
+
+def _notice_in(data: bytes, expected: bytes) -> bytes | None:
+    if data[:4] != _SELECTOR:
+        return None
+    try:
+        _, _, raw = decode(_ARGS, data[4:])
+    except Exception:  # not our call after all (a selector clash): keep looking
+        return None
+    return bytes(raw) if keccak(bytes(raw)) == expected else None
+
+
+def _find(web3: Any, tx: str, registry: str, expected: bytes) -> tuple[bytes | None, str]:
+    transaction = web3.eth.get_transaction(tx)
+    to = str(transaction.get("to") or "").lower()
+    if to == registry.lower():
+        found = _notice_in(bytes(transaction["input"]), expected)
+        if found is not None:
+            return found, ""
+    try:
+        trace = web3.provider.make_request(
+            "debug_traceTransaction", [tx, {"tracer": "callTracer"}]
+        )
+    except Exception as err:  # a node without traces: say so, the reader shows it
+        return None, f"the notice is inside a contract call and the node has no traces ({err})"
+    result = trace.get("result") if isinstance(trace, Mapping) else None
+    if not isinstance(result, Mapping):
+        return None, "the notice is inside a contract call and the node has no traces"
+    for call in _calls(result):
+        if str(call.get("to", "")).lower() == registry.lower():
+            found = _notice_in(bytes.fromhex(str(call.get("input", "0x"))[2:]), expected)
+            if found is not None:
+                return found, ""
+    return None, "no call in the transaction carries a notice with the published hash"
+
+
+def notices(log: Any) -> dict[str, OnChainNotice]:
+    """Every tender's notice in ``log`` (an :class:`~procurechain.audit.AuditLog`), by tender
+    address: found in its ``TenderCreated`` transaction and checked against the hash."""
+    from ape import chain
+
+    web3 = chain.provider.web3
+    found: dict[str, OnChainNotice] = {}
+    for entry in log.of("TenderCreated"):
+        expected = str(entry.args["noticeHash"])
+        raw, problem = _find(web3, entry.tx, log.registry, bytes.fromhex(expected[2:]))
+        reading = nt.read(raw) if raw is not None else None
+        found[entry.args["tender"]] = OnChainNotice(expected, reading, problem)
+    return found
