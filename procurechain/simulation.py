@@ -43,10 +43,12 @@ from eth_abi import encode
 from eth_account import Account
 from eth_utils import keccak, to_checksum_address
 
+from procurechain import catalog
 from procurechain import consortium as cs
 from procurechain import tender as td
 from procurechain.bulk import BulkSender, Receipt, Tx, connected_rpc, contract_abi
 from procurechain.errors import ProcurechainError
+from procurechain.record.notice import Notice
 
 __all__ = [
     "CohortTiming",
@@ -235,6 +237,7 @@ class _Tender:
     penalty_cap_bps: int
     bids: list[_Bid]
     cancel: bool
+    department: str = "Parks"
     address: str = ""
     winner: _Bid | None = None
     agreement: str = ""
@@ -243,9 +246,16 @@ class _Tender:
     @property
     def plan(self) -> list[tuple[int, int, bytes]]:
         return [
-            (m.share_bps, m.due_offset, keccak(text=f"tender {self.number} milestone {k + 1}"))
+            (m.share_bps, m.due_offset, self.notice.milestone_hash(k))
             for k, m in enumerate(self.milestones)
         ]
+
+    @property
+    def notice(self) -> Notice:
+        """What the tender's agency publishes about it (from the simulated city's catalog)."""
+        return catalog.notice_for(
+            self.number, f"the {self.department} department", len(self.milestones)
+        )
 
 
 def _draw(rng: random.Random, number: int, agencies: list[str], bidders: list[str]) -> _Tender:
@@ -349,6 +359,18 @@ class _City:
 
     def send(self, txs: Sequence[Tx]) -> list[Receipt]:
         return self.sender.send(txs)
+
+    def published(self, text: str) -> bool:
+        """Whether ``text`` is on the record already (``TextPublished`` with its hash)."""
+        topic = keccak(text="TextPublished(bytes32,address,string)")
+        query = {
+            "address": self.registry,
+            "fromBlock": "0x0",
+            "toBlock": "latest",
+            "topics": ["0x" + topic.hex(), "0x" + keccak(text=text).hex()],
+        }
+        (answer,) = self.sender.rpc.batch([("eth_getLogs", [query])])
+        return bool(answer.get("result"))
 
     def views(self, contract: str, calls: Sequence[tuple[str, str, tuple]]) -> list[tuple]:
         """Batched view calls ``(address, method, args)`` on ``contract`` type."""
@@ -503,7 +525,20 @@ class _City:
         # The technical expert advised supplier 0: recused from awards to it.
         technical = next((m for m in self.members if self.roles[m] & cs.ROLES["technical"]), None)
         txs: list[Tx] = []
-        reason = keccak(text="advised supplier 0 in the last two years")
+        reason = catalog.reason("conflict")
+        # The standard reasons go on the record once; every decision names one of them.
+        txs += [
+            self.abi["Registry"].tx(
+                str(self.deployer.address),
+                self.registry,
+                "publish",
+                text,
+                gas_key=f"publish {kind}",
+                label=f"publish the {kind} reason",
+            )
+            for kind, text in catalog.REASONS.items()
+            if not self.published(text)
+        ]
         if technical is not None:
             (declared,) = self.views(
                 "Consortium", [(self.consortium, "conflictOf", (technical, self.bidders[0]))]
@@ -585,7 +620,7 @@ class _City:
                 bidding_deadline=bidding,
                 reveal_deadline=reveal,
                 acceptance_window=5 * DAY,
-                notice=f"tender {t.number} documents",
+                notice=t.notice.encode(),
                 plan=tuple(td.Milestone(*m) for m in t.plan),
                 retention_bps=t.retention_bps,
                 warranty_period=t.warranty,
@@ -649,7 +684,7 @@ class _City:
         cancels = [  # after bidding closed, before the reveal deadline: every bond comes back
             self.decide(
                 t.address,
-                tender.calldata("cancel", keccak(text="budget withdrawn")),
+                tender.calldata("cancel", catalog.reason("cancel")),
                 self.executor(n),
                 f"cancel #{t.number}",
             )
@@ -668,7 +703,7 @@ class _City:
                 t.outcome = "failed"
                 continue
             t.winner = next(b for b in t.bids if b.bidder == leader)
-            data = tender.calldata("award", leader, keccak(text=f"evaluation {t.number}"))
+            data = tender.calldata("award", leader, catalog.reason("award"))
             awards.append(
                 self.decide(t.address, data, self.executor(n), f"award #{t.number}", leader)
             )
@@ -794,7 +829,7 @@ class _City:
             "submit",
             k,
             keccak(text=f"evidence {t.number} {k} {note}"),
-            f"ipfs://tender-{t.number}/milestone-{k + 1}/{note}",
+            f"https://city.example/tenders/{t.number}/milestone-{k + 1}/{note}.pdf",
             label=f"submit #{t.number}.{k + 1}",
         )
 
@@ -803,7 +838,7 @@ class _City:
         rejection, resubmission, acceptance; or the buyer's dispute and its resolution."""
         agreement = self.abi["Agreement"]
         m = t.milestones[k]
-        reason = keccak(text="not as specified")
+        reject, dispute = catalog.reason("reject"), catalog.reason("dispute")
 
         def decide(method: str, *args: Any) -> Tx:
             data = agreement.calldata(method, *args)
@@ -811,15 +846,15 @@ class _City:
 
         if m.outcome == "reject":
             return [
-                decide("rejectMilestone", k, reason),
+                decide("rejectMilestone", k, reject),
                 self.delivery(t, k, "resubmitted"),
                 decide("acceptMilestone", k),
             ]
         if m.outcome == "dispute":
             return [
-                agreement.tx(t.agency, t.agreement, "dispute", k, reason,
+                agreement.tx(t.agency, t.agreement, "dispute", k, dispute,
                              label=f"dispute #{t.number}.{k + 1}"),
-                decide("resolveDispute", k, m.split_bps, keccak(text="split by the consortium")),
+                decide("resolveDispute", k, m.split_bps, catalog.reason("resolve")),
             ]  # fmt: skip
         return [decide("acceptMilestone", k)]
 
@@ -884,6 +919,8 @@ def simulate(
     result.setup_seconds = time.perf_counter() - started
     city.progress(0, "ready", advance=False)
     tenders = [_draw(city.rng, n + 1, city.agencies, city.bidders) for n in range(config.tenders)]
+    for t in tenders:  # the agency of tender t is the department of the same index
+        t.department = DEPARTMENTS[city.agencies.index(t.agency)]
     all_done: list[_Tender] = []
     run_started = time.perf_counter()
     for index in range(city.cohorts):

@@ -21,8 +21,8 @@ from procurechain.bids import BidJournal, BidRecord, bid_salt, commitment
 from procurechain.calls import Call, call_of
 from procurechain.deployments import typed
 from procurechain.errors import ProcurechainError, describe, register_sentences
-from procurechain.record.notice import MAX_NOTICE_BYTES
 from procurechain.permit import sign_permit
+from procurechain.record.notice import MAX_NOTICE_BYTES
 
 __all__ = [
     "AwardMethod",
@@ -290,7 +290,7 @@ def create_tender(registry: Any, agency: Any, spec: TenderSpec) -> PublishedTend
             "(shorten it, or move text into a document)"
         )
     receipt = _send(
-        registry.createTender, spec.params(), spec.plan_tuples(), spec.notice, spec.notice, sender=agency
+        registry.createTender, spec.params(), spec.plan_tuples(), spec.notice, sender=agency
     )
     event = next(iter(receipt.events.filter(registry.TenderCreated)))
     return PublishedTender(int(event.id), tender_at(event.tender), receipt)

@@ -1,7 +1,7 @@
 """Agencies and the public: publish, list and show tenders; propose consortium decisions.
 
-ape run tender create --account TEST::1 --budget 50000 --bond 500 --notice examples/benches/notice.yaml \
-    --milestone 40:30 --milestone 40:60 --milestone 20:90
+ape run tender create --account TEST::1 --budget 50000 --bond 500 \
+    --notice examples/benches/notice.yaml --milestone 40:30 --milestone 40:60 --milestone 20:90
 ape run tender list
 ape run tender show 0xTENDER
 ape run tender propose-award 0xTENDER 0xBIDDER --report report.pdf --out award.json
@@ -169,8 +169,7 @@ def cli() -> None:
     "milestones",
     multiple=True,
     required=True,
-    help="PERCENT:DAYS[:TITLE] (repeat; percents sum to 100); the title defaults to the "
-    "notice's.",
+    help="PERCENT:DAYS[:TITLE] (repeat; percents sum to 100); the title defaults to the notice's.",
 )
 @one_line_errors
 def create(

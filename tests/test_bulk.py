@@ -50,7 +50,14 @@ def open_tenders(chain, sender, suite, agency, count):
         plan=(td.Milestone(10_000, 60 * DAY, keccak(text="delivery")),),
     )
     txs = [
-        REGISTRY.tx(agency, suite["Registry"], "createTender", spec.params(), spec.plan_tuples(), spec.notice)
+        REGISTRY.tx(
+            agency,
+            suite["Registry"],
+            "createTender",
+            spec.params(),
+            spec.plan_tuples(),
+            spec.notice,
+        )
         for _ in range(count)
     ]
     topic = keccak(text="TenderCreated(uint256,address,address,bytes32,(uint16,uint32,bytes32)[])")

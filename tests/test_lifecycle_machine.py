@@ -1488,7 +1488,9 @@ def test_lifecycle_invariants_hold_under_random_steps(suite, chain, accounts):
             sender = m.buyer if valid else self.actor(data, m.buyer)
             fail = m.create_tender(sender, token_address, spec)
             if fail is not None:
-                payload = registry.createTender.encode_input(spec.params(), spec.plan_tuples(), spec.notice)
+                payload = registry.createTender.encode_input(
+                    spec.params(), spec.plan_tuples(), spec.notice
+                )
                 self.refused(data, fail, registry_address, "0x" + bytes(payload).hex(), sender)
                 return
             tender_id, contract, _ = td.create_tender(registry, self.account(sender), spec)

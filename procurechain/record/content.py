@@ -120,9 +120,7 @@ def _find(web3: Any, tx: str, registry: str, expected: bytes) -> tuple[bytes | N
         if found is not None:
             return found, ""
     try:
-        trace = web3.provider.make_request(
-            "debug_traceTransaction", [tx, {"tracer": "callTracer"}]
-        )
+        trace = web3.provider.make_request("debug_traceTransaction", [tx, {"tracer": "callTracer"}])
     except Exception as err:  # a node without traces: say so, the reader shows it
         return None, f"the notice is inside a contract call and the node has no traces ({err})"
     result = trace.get("result") if isinstance(trace, Mapping) else None
