@@ -25,6 +25,7 @@ from procurechain.scenario import run_reference
 #: Operations of the reference scenario in lifecycle order: (label, contract, function).
 #: A consortium decision is named by the function the consortium called.
 OPERATIONS: tuple[tuple[str, str, str], ...] = (
+    ("publish a reason or report (`Registry.publish`)", "Registry", "publish"),
     ("declare a conflict of interest", "Consortium", "declareConflict"),
     ("create tender (clone)", "Registry", "createTender"),
     ("approve the bond (ERC-20)", "Token", "approve"),
@@ -52,7 +53,7 @@ PEER = {
     "reveal bid": 48_000,
 }
 TARGETS = {
-    "create tender (clone)": 150_000,
+    "create tender (clone)": 160_000,  # with its notice on the chain (issue 14)
     "commit bid with permit": 60_000,
     "commit bid after approve": 60_000,
     "reveal bid": 45_000,
@@ -155,6 +156,7 @@ PARTS = {
         "Agreement.withdraw",
     ),
     "conflict-of-interest declaration": ("Consortium.declareConflict",),
+    "reasons, reports and declarations put on the record": ("Registry.publish",),
 }
 
 
@@ -195,6 +197,7 @@ def run() -> dict[str, Any]:
     if unclassified:
         raise RuntimeError(f"unclassified transactions in the scenario: {unclassified}")
     clone = _clone_versus_full(per_op["Registry.createTender"][0])
+    text = _text_costs(txs["Registry.createTender"][0])
     commit = _breakdown(txs["Tender.commitBid"][-1])
     deployment = {
         name: int(web3.eth.get_transaction_receipt(entry["tx"])["gasUsed"])
@@ -209,6 +212,41 @@ def run() -> dict[str, Any]:
         "commit_breakdown": commit,
         "deployment": deployment,
         "parts": _parts(per_op),
+        "text": text,
+    }
+
+
+def _text_costs(create_tx: str, extra: int = 1_000) -> dict[str, Any]:
+    """What on-chain text costs: the reference tender re-estimated (on the state just before
+    it) with ``extra`` more bytes of notice, and ``Registry.publish`` with a short and a long
+    text; gas per byte from the differences."""
+    web3 = chain.provider.web3
+    registry = deployed("Registry")
+    tx = web3.eth.get_transaction(create_tx)
+    args = registry.createTender.decode_input(bytes(tx["input"]))[1]
+    params, plan, notice = (args[k] for k in ("params", "plan", "notice"))
+
+    def estimate(data: bytes, sender: str, block: Any) -> int:
+        call = {"from": sender, "to": str(registry.address), "data": "0x" + data.hex()}
+        return int(web3.eth.estimate_gas(call, block))  # type: ignore[arg-type]
+
+    before = int(tx["blockNumber"]) - 1
+    sender = str(tx["from"])
+    base = estimate(bytes(registry.createTender.encode_input(params, plan, notice)), sender, before)
+    longer = estimate(
+        bytes(registry.createTender.encode_input(params, plan, notice + " " * extra)),
+        sender,
+        before,
+    )
+    publish = [
+        estimate(bytes(registry.publish.encode_input("x" * n)), sender, "latest")
+        for n in (100, 100 + extra)
+    ]
+    return {
+        "notice_bytes": len(notice.encode("utf-8")),
+        "notice_gas_per_byte": (longer - base) / extra,
+        "publish_gas_per_byte": (publish[1] - publish[0]) / extra,
+        "publish_100_bytes": publish[0],
     }
 
 
@@ -292,6 +330,25 @@ def markdown(
         "The full deployment is a lower bound for a design without clones: it stores none of",
         "the tender's parameters, which such a design would also have to write.",
     ]
+    text = result.get("text")
+    if text:
+        notice_gas = text["notice_bytes"] * text["notice_gas_per_byte"]
+        lines += [
+            "",
+            "On-chain text. The tender's notice (title, description, items, documents with their",
+            "SHA-256, milestone titles) is the `notice` argument of `createTender`: it stays in",
+            "the calldata and only its hash is logged. A reason or report is published with",
+            "`Registry.publish`, which logs the text itself (so a contract caller's text is",
+            "found without call traces). Measured by re-estimating with 1,000 more bytes:",
+            "",
+            "| text | gas per byte | the reference |",
+            "| --- | ---: | --- |",
+            f"| tender notice (calldata) | {text['notice_gas_per_byte']:.1f} | "
+            f"{text['notice_bytes']:,} bytes, about {notice_gas:,.0f} gas of the tender's "
+            f"{result['tender_creation']['clone']:,} |",
+            f"| published text (calldata + log) | {text['publish_gas_per_byte']:.1f} | "
+            f"a 100-byte reason costs {text['publish_100_bytes']:,} gas in all |",
+        ]
     if safe:
         lines += [
             "",

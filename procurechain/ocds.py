@@ -161,7 +161,7 @@ class _Builder:
         """Fold one entry into the process; returns the tags it calls for."""
         a, when = e.args, _iso(e.timestamp)
         if e.event == "TenderCreated":
-            p.published, p.documents_hash = when, a["documentsHash"]
+            p.published, p.documents_hash = when, a["noticeHash"]
             p.plan = a["plan"]
             return {"tender"}
         if e.event == "BidCommitted":

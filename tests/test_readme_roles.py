@@ -12,12 +12,14 @@ from procurechain.deployments import deployed
 from conftest import DUSD
 
 BENCHES = [
+    "--notice",
+    "examples/benches/notice.yaml",
     "--milestone",
-    "40:30:20 benches delivered",
+    "40:30",
     "--milestone",
-    "40:60:20 more benches",
+    "40:60",
     "--milestone",
-    "20:90:installation and inspection",
+    "20:90",
 ]
 
 

@@ -54,11 +54,11 @@ def test_a_tender_from_the_command_line(
     journal = str(tmp_path / "bids.json")
     out = ape_out(
         "tender", "create", "--registry", str(registry.address), "--token", str(token.address),
-        "--budget", "50000", "--bond", "500", "--milestone", "40:30:20 benches",
-        "--milestone", "40:60:20 more benches", "--milestone", "20:75:installation",
+        "--budget", "50000", "--bond", "500", "--notice", "examples/benches/notice.yaml",
+        "--milestone", "40:30", "--milestone", "40:60", "--milestone", "20:75",
         "--account", "TEST::1",
     )  # fmt: skip
-    assert "Published tender 1 (ocds-x-1)" in out
+    assert f"Published tender 1 (ocds-x-{chain.chain_id}-{str(registry.address).lower()}-1)" in out
     tender = project.Tender.at(registry.tenderOf(1))
     assert tender.budget() == 50_000 * DUSD
     assert str(tender.address) in ape_out("tender", "list", "--registry", str(registry.address))
