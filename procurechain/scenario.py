@@ -366,20 +366,33 @@ class _Run:
         self.result.balances = {name: int(self.token.balanceOf(a)) for name, a in holders.items()}
 
     def publish_record(self) -> None:
-        """The public record from chain events: audit log (JSON lines, CSV) and OCDS."""
-        from procurechain import audit, ocds
+        """The public record from chain events: audit log (JSON lines, CSV) and OCDS (per
+        process a release package and a record package, and one release package of all)."""
+        from procurechain import audit
+        from procurechain.record import packages
 
         log = audit.collect(self.registry, self.consortium, names=self.names)
-        package = ocds.export(log, self.registry, names=self.names)
+        # dUSD is the devnet's DemoStablecoin, a test token pegged to USD by design.
+        ocds = packages.export(
+            log,
+            self.registry,
+            names=self.names,
+            pegged_to="USD",
+            token_description="the devnet's test stablecoin",
+        )
+        ocid = str(self.registry.ocid(1))
         self.result.records = {
             "audit log (jsonl)": self.out / "audit.jsonl",
             "audit log (csv)": self.out / "audit.csv",
             "OCDS release package": self.out / "ocds-release-package.json",
+            "OCDS releases of the benches": self.out / "ocds" / ocid / "releases.json",
+            "OCDS record of the benches": self.out / "ocds" / ocid / "record.json",
         }
         paths = list(self.result.records.values())
         write_atomic(paths[0], audit.to_jsonl(log))
         write_atomic(paths[1], audit.to_csv(log))
-        write_atomic(paths[2], json.dumps(package, indent=2) + "\n")
+        write_atomic(paths[2], json.dumps(ocds.combined, indent=2, ensure_ascii=False) + "\n")
+        packages.write(ocds, self.out / "ocds")
 
 
 STAGES = ("deploy", "publish", "bid", "award", "deliver", "close")
@@ -396,7 +409,8 @@ def run_reference(
 
     Args:
         out: folder for the proposal bundles, ``scenario.json``, the audit log
-            (``audit.jsonl``, ``audit.csv``) and ``ocds-release-package.json``.
+            (``audit.jsonl``, ``audit.csv``), ``ocds-release-package.json`` and, per process,
+            ``ocds/<ocid>/releases.json`` and ``record.json``.
         report: called with every step as it happens (progress display).
         stop_after: end after this stage (one of :data:`STAGES`), as an interruption would.
     """

@@ -1,6 +1,7 @@
 """The public record, for anyone: the audit log from chain events, OCDS, and verification.
 
 ape run audit export --format jsonl|csv|ocds [--tender ID] [--from-block N] [--out FILE]
+ape run audit export-ocds [--out FOLDER] [--pegged-to USD] [--base-url URL] ...
 ape run audit verify      # events vs contracts, then the chain-derived invariants
 
 Both find the Registry and the Consortium in the network's deployment manifest, or take
@@ -15,11 +16,12 @@ from pathlib import Path
 
 import click
 
-from procurechain import audit, inputs, invariants, ocds
+from procurechain import audit, inputs, invariants
 from procurechain.cli import Command, Group, one_line_errors
 from procurechain.deployments import deployed, read_manifest
 from procurechain.errors import ProcurechainError
 from procurechain.files import write_atomic
+from procurechain.record import packages
 
 registry_option = click.option(
     "--registry", default=None, help="Registry address (default: the manifest's)."
@@ -45,6 +47,21 @@ def _read_names(path: Path | None) -> dict[str, str]:
         return {inputs.address(k, "key", allow_zero=True): v for k, v in names.items()}
     except ProcurechainError as err:
         raise click.BadParameter(f"{path}: {err}", param_hint="--names") from err
+
+
+pegged_option = click.option(
+    "--pegged-to", "--currency", "pegged_to", default=None,
+    help="ISO 4217 currency the token is pegged to 1:1 (USD for the devnet's dUSD); "
+    "without it OCDS amounts carry XXX (no currency) and say so.",
+)  # fmt: skip
+
+
+def _check_currency(code: str | None) -> None:
+    if code is not None and not re.fullmatch(r"[A-Z]{3}", code):
+        raise click.BadParameter(
+            f"{code!r} is not an ISO 4217 code (three capital letters, e.g. USD)",
+            param_hint="--pegged-to",
+        )
 
 
 def _first_block(registry: str | None) -> int:
@@ -99,10 +116,7 @@ def cli() -> None:
     "--names", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
     help='JSON file {"0xADDRESS": "name"} naming accounts in sentences and OCDS parties.',
 )  # fmt: skip
-@click.option(
-    "--currency", default="USD", show_default=True,
-    help="ISO 4217 code for OCDS amounts (dUSD, the devnet token, is USD).",
-)  # fmt: skip
+@pegged_option
 @registry_option
 @consortium_option
 @one_line_errors
@@ -114,15 +128,12 @@ def export(
     registry: str | None,
     consortium: str | None,
     names: Path | None = None,
-    currency: str = "USD",
+    pegged_to: str | None = None,
 ) -> None:
     """Export every event of the registry, its tenders, agreements and the consortium."""
     from ape import chain
 
-    if not re.fullmatch(r"[A-Z]{3}", currency):
-        raise click.ClickException(
-            f"--currency {currency!r} is not an ISO 4217 code (three capital letters, e.g. USD)"
-        )
+    _check_currency(pegged_to)
     labels = _read_names(names)
     head = chain.blocks.height
     if from_block > head:
@@ -142,8 +153,8 @@ def export(
     elif fmt == "csv":
         text = audit.to_csv(log)
     else:
-        package = ocds.export(log, registry_contract, names=labels, currency=currency)
-        text = json.dumps(package, indent=2) + "\n"
+        package = packages.export(log, registry_contract, names=labels, pegged_to=pegged_to)
+        text = json.dumps(package.combined, indent=2, ensure_ascii=False) + "\n"
     if out is None:
         click.echo(text, nl=False)
     else:
@@ -155,6 +166,87 @@ def export(
             raise click.ClickException(
                 "the events do not account for every token held; run `ape run audit verify`"
             )
+
+
+@cli.command("export-ocds", cls=Command)
+@click.option(
+    "--out", type=click.Path(file_okay=False, path_type=Path), default=Path("out/ocds"),
+    show_default=True, help="Folder for <ocid>/releases.json, <ocid>/record.json, releases.json.",
+)  # fmt: skip
+@click.option("--tender", type=click.IntRange(1), default=None, help="Only this tender id.")
+@click.option(
+    "--names", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+    help='JSON file {"0xADDRESS": "name"} naming the parties.',
+)  # fmt: skip
+@pegged_option
+@click.option(
+    "--token-description", default="", help='What the token is, e.g. "a test stablecoin".'
+)
+@click.option(
+    "--base-url", default=packages.Publication.base_url, show_default=True,
+    help="Where the packages are served: their uri start with it.",
+)  # fmt: skip
+@click.option("--publisher-name", default=packages.Publication.publisher_name, show_default=True)
+@click.option(
+    "--license", "license_", default=packages.CC_BY_4, show_default=True,
+    help="URL of the data licence.",
+)  # fmt: skip
+@click.option("--publication-policy", default=None, help="URL of the publication policy.")
+@click.option(
+    "--verify-documents", is_flag=True,
+    help="Fetch every notice document (http/https; ipfs through --ipfs-gateway) and compare "
+    "its SHA-256.",
+)  # fmt: skip
+@click.option("--ipfs-gateway", default=None, help="e.g. https://ipfs.io/ipfs/")
+@registry_option
+@consortium_option
+@one_line_errors
+def export_ocds(
+    out: Path,
+    tender: int | None,
+    names: Path | None,
+    pegged_to: str | None,
+    token_description: str,
+    base_url: str,
+    publisher_name: str,
+    license_: str,
+    publication_policy: str | None,
+    verify_documents: bool,
+    ipfs_gateway: str | None,
+    registry: str | None,
+    consortium: str | None,
+) -> None:
+    """OCDS per contracting process: a release package and a record package each."""
+    _check_currency(pegged_to)
+    registry_contract = deployed("Registry", registry)
+    log = audit.collect(
+        registry_contract,
+        deployed("Consortium", consortium),
+        tender_id=tender,
+        scan_from=_first_block(registry),
+    )
+    publication = packages.Publication(
+        base_url=base_url,
+        publisher_name=publisher_name,
+        license=license_,
+        publication_policy=publication_policy,
+    )
+    result = packages.export(
+        log,
+        registry_contract,
+        names=_read_names(names),
+        pegged_to=pegged_to,
+        token_description=token_description,
+        publication=publication,
+        verify_documents=verify_documents,
+        ipfs_gateway=ipfs_gateway,
+    )
+    written = packages.write(result, out)
+    releases = sum(len(found) for found in result.releases.values())
+    click.echo(
+        f"Wrote {len(result.releases)} processes ({releases} releases) as {len(written)} files "
+        f"under {out}/"
+    )
 
 
 def _listed(items: list, summary: str) -> bool:
