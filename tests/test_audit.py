@@ -11,7 +11,7 @@ from dataclasses import replace
 import click
 import pytest
 
-from procurechain import audit
+from procurechain import audit, ocds
 from procurechain.deployments import deployed
 from procurechain.errors import ProcurechainError
 from procurechain.scenario import DUSD, run_reference
@@ -236,6 +236,8 @@ def test_the_script_exports_every_format_and_verifies(scenario, tmp_path, capsys
     assert "Benchworks Ltd" in (tmp_path / "audit.csv").read_text()
     package = json.loads((tmp_path / "audit.ocds").read_text())
     assert package["releases"][0]["ocid"].endswith("-1")
+    # no --pegged-to: the token is not relabelled as a currency
+    assert package["releases"][0]["tender"]["value"]["currency"] == "XXX"
     names.write_text("[1, 2]")
     with pytest.raises(click.ClickException, match="must map addresses to names"):
         export(fmt="csv", tender=None, from_block=0, out=None, names=names, **addresses)
@@ -263,6 +265,11 @@ def test_the_scenario_writes_the_public_record(scenario, log):
     package = json.loads(result.records["OCDS release package"].read_text())
     assert package["releases"][-1]["contracts"][0]["status"] == "terminated"
     assert package["publishedDate"] == package["releases"][-1]["date"]
+    releases = json.loads(result.records["OCDS releases of the benches"].read_text())
+    record = json.loads(result.records["OCDS record of the benches"].read_text())
+    assert releases["releases"] == package["releases"]  # one process in the demo
+    assert record["packages"] == [releases["uri"]]
+    assert ocds.validate(releases) == ocds.validate(record) == []
 
 
 def test_the_commands_in_their_own_process(scenario, ape_run, tmp_path):

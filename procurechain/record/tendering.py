@@ -246,7 +246,7 @@ def _bond(ctx: Context, p: Process, e: Entry) -> None:
     elif e.event == "BondReturned":
         doc["description"] += f" Returned to the supplier on {at}, on acceptance ({amount})."
     else:
-        doc["description"] += f" Withdrawn by the bidder on {at} ({amount})."
+        doc["description"] += f" Taken back by the bidder on {at} ({amount})."
     doc["dateModified"] = at
 
 

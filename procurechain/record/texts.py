@@ -89,7 +89,7 @@ class DocumentChecker:
     ipfs_gateway: str | None = None
     timeout: float = 10.0
     max_bytes: int = 20 * 1024 * 1024
-    _seen: dict[str, str] = field(default_factory=dict, repr=False)
+    _seen: dict[str, tuple[str, int, str] | str] = field(default_factory=dict, repr=False)
 
     def describe(self, doc: Document) -> str:
         """The document's description: its hash and what this export knows of its bytes."""
@@ -110,10 +110,20 @@ class DocumentChecker:
         elif not self.verify:
             return "Its bytes are not verified by this export."
         if url not in self._seen:
-            self._seen[url] = self._fetch(url, doc.sha256)
-        return self._seen[url]
+            self._seen[url] = self._fetch(url)
+        found = self._seen[url]
+        if isinstance(found, str):
+            return found
+        digest, size, today = found
+        if digest == doc.sha256:
+            return f"Its bytes were verified on {today}: the URL serves exactly this SHA-256."
+        return (
+            f"Its bytes do NOT match: on {today} the URL served {size:,} bytes with SHA-256 "
+            f"{digest}."
+        )
 
-    def _fetch(self, url: str, expected: str) -> str:
+    def _fetch(self, url: str) -> tuple[str, int, str] | str:
+        """The SHA-256, size and time of the bytes at ``url``, or why they could not be had."""
         import requests
 
         today = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -131,9 +141,4 @@ class DocumentChecker:
                     digest.update(chunk)
         except requests.RequestException as err:
             return f"It could not be fetched on {today} ({type(err).__name__})."
-        if digest.hexdigest() == expected:
-            return f"Its bytes were verified on {today}: the URL serves exactly this SHA-256."
-        return (
-            f"Its bytes do NOT match: on {today} the URL served {size:,} bytes with SHA-256 "
-            f"{digest.hexdigest()}."
-        )
+        return digest.hexdigest(), size, today
