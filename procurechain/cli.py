@@ -84,8 +84,9 @@ class Group(_OneLineUsage, click.Group):
             raise _one_line_usage(err) from None
 
 
-def write_proposal(consortium: Any, call: Call, out: Path) -> None:
-    """Write an unsigned proposal bundle for ``call`` and say what signers do next.
+def write_proposal(consortium: Any, call: Call, out: Path, texts: tuple[str, ...] = ()) -> None:
+    """Write an unsigned proposal bundle for ``call`` (carrying ``texts``, the reasons its
+    hashes name, for signers to read and the executor to publish) and say what signers do next.
 
     Raises:
         click.ClickException: ``out`` exists (nothing is overwritten).
@@ -95,6 +96,8 @@ def write_proposal(consortium: Any, call: Call, out: Path) -> None:
     if out.exists():
         raise click.ClickException(f"{out} exists; choose another --out (nothing was changed)")
     proposal = cs.propose(consortium, call)
+    for text in texts:
+        proposal.add_text(text)
     proposal.save(out)
     click.echo(f"Proposed: {call.description}")
     click.echo(f"  bundle {out}  action hash 0x{proposal.action_hash.hex()}")

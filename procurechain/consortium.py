@@ -229,6 +229,15 @@ class Proposal:
     description: str
     signatures: dict[str, bytes] = field(default_factory=dict)
     contract_signatures: dict[str, bytes] = field(default_factory=dict)
+    #: The texts the action names by hash (reasons, reports), keyed by their keccak-256 as
+    #: 0x hex: signers read them in the bundle, and :func:`execute` puts them on the record.
+    texts: dict[str, str] = field(default_factory=dict)
+
+    def add_text(self, text: str) -> bytes:
+        """Carry ``text`` in the bundle; returns its hash (what the action should name)."""
+        digest = keccak(text=text)
+        self.texts["0x" + digest.hex()] = text
+        return digest
 
     @property
     def action_hash(self) -> bytes:
@@ -252,6 +261,7 @@ class Proposal:
                 "deadline": self.action.deadline,
             },
             "actionHash": "0x" + self.action_hash.hex(),
+            "texts": [{"hash": h, "text": t} for h, t in sorted(self.texts.items())],
             "signatures": [
                 {"signer": signer, "signature": "0x" + signature.hex()}
                 if signer in self.signatures
@@ -294,6 +304,14 @@ class Proposal:
                 action=action,
                 description=str(document.get("description", "")),
             )
+            for entry in document.get("texts", []):
+                text, digest = str(entry["text"]), str(entry["hash"]).lower()
+                if "0x" + keccak(text=text).hex() != digest:
+                    raise ProcurechainError(
+                        f"{source}: a text does not match its hash {digest}; ask the proposer "
+                        "for the original file"
+                    )
+                proposal.texts[digest] = text
             recorded_hash = _hex_bytes(document["actionHash"], "actionHash")
             entries = document.get("signatures", [])
             if not isinstance(entries, list):
@@ -864,8 +882,11 @@ def pack_signatures(
     return packed
 
 
-def execute(proposal: Proposal, consortium: Any, sender: Any) -> Any:
+def execute(proposal: Proposal, consortium: Any, sender: Any, registry: Any = None) -> Any:
     """Execute the proposal with every counted signature and approval; returns the receipt.
+
+    The texts the bundle carries (reasons, reports) are first put on the record through
+    ``registry`` (``Registry.publish``, once each), so the decision's hashes resolve to words.
 
     Recused members' signatures, signatures of former members and contract signatures that do
     not verify now are left out (they would make the contract revert). Nothing is sent when
@@ -877,5 +898,15 @@ def execute(proposal: Proposal, consortium: Any, sender: Any) -> Any:
     current = status(proposal, consortium)
     if not current.executable:
         raise ProcurechainError("cannot execute yet: " + "; ".join(current.blockers()))
+    if proposal.texts:
+        if registry is None:
+            raise ProcurechainError(
+                "the proposal carries texts for the record and no registry was given to "
+                "publish them; deploy first or pass --registry"
+            )
+        from procurechain.record.content import publish_text
+
+        for text in proposal.texts.values():
+            publish_text(registry, sender, text)  # once: a text already there is not sent
     signatures = pack_signatures(proposal, current.counted, current.signed_by_contract)
     return consortium.execute(proposal.action.as_tuple(), signatures, sender=sender)

@@ -16,6 +16,7 @@ import click
 from ape.cli import account_option, network_option
 
 from procurechain import agreement as escrow
+from procurechain import tender as td
 from procurechain.calls import Call
 from procurechain.cli import (
     Command,
@@ -26,6 +27,7 @@ from procurechain.cli import (
     write_proposal,
 )
 from procurechain.deployments import contract_at
+from procurechain.record.content import publish_text
 
 
 def _document(value: str, option: str = "--reason") -> bytes:
@@ -46,11 +48,13 @@ def _decimals(contract: Any) -> int:
     return int(contract_at("DemoStablecoin", str(contract.token())).decimals())
 
 
-def _propose(agreement: Any, call_of: Callable[[Any], Call], out: Path) -> None:
-    """Write a bundle for the agreement's consortium (its authority, read from the chain)."""
+def _propose(agreement: Any, call_of: Callable[[Any], Call], out: Path, reason: str = "") -> None:
+    """Write a bundle for the agreement's consortium (its authority, read from the chain); a
+    reason given as text travels in the bundle and goes on the record when it is executed."""
     contract = escrow.agreement_at(agreement)
     consortium = contract_at("Consortium", contract.consortium())
-    write_proposal(consortium, call_of(contract), out)
+    texts = (reason,) if reason and not reason.startswith("@") else ()
+    write_proposal(consortium, call_of(contract), out, texts=texts)
 
 
 def _when(timestamp: int) -> str:
@@ -112,6 +116,10 @@ def submit(account: Any, agreement: str, index: int, evidence: str, uri: str) ->
 def dispute(account: Any, agreement: str, index: int, reason: str) -> None:
     """Dispute a submitted or rejected milestone as the buyer or the supplier."""
     digest = _document(reason)
+    if not reason.startswith("@"):  # the words go on the record, not only their hash
+        contract = escrow.agreement_at(agreement)
+        registry = contract_at("Registry", td.tender_at(contract.tender()).registry())
+        publish_text(registry, account, reason)
     receipt = escrow.dispute(agreement, account, index, digest)
     click.echo(f"milestone {index} disputed (reasons 0x{digest.hex()}) in {receipt.txn_hash}")
 
@@ -192,7 +200,7 @@ def propose_accept(agreement: str, index: int, out: Path) -> None:
 def propose_reject(agreement: str, index: int, reason: str, out: Path) -> None:
     """Propose rejecting a submitted milestone, with the hash of the reasons."""
     digest = _document(reason)
-    _propose(agreement, lambda a: escrow.reject_call(a, index, digest), out)
+    _propose(agreement, lambda a: escrow.reject_call(a, index, digest), out, reason)
 
 
 @cli.command("propose-resolve", cls=Command)
@@ -206,7 +214,7 @@ def propose_reject(agreement: str, index: int, reason: str, out: Path) -> None:
 def propose_resolve(agreement: str, index: int, supplier_bps: int, reason: str, out: Path) -> None:
     """Propose resolving a dispute (the supplier's share in bps of the milestone)."""
     digest = _document(reason)
-    _propose(agreement, lambda a: escrow.resolve_call(a, index, supplier_bps, digest), out)
+    _propose(agreement, lambda a: escrow.resolve_call(a, index, supplier_bps, digest), out, reason)
 
 
 @cli.command("propose-terminate", cls=Command)
@@ -218,7 +226,7 @@ def propose_resolve(agreement: str, index: int, supplier_bps: int, reason: str, 
 def propose_terminate(agreement: str, reason: str, out: Path) -> None:
     """Propose terminating the agreement (accepted work paid, the rest back to the buyer)."""
     digest = _document(reason)
-    _propose(agreement, lambda a: escrow.terminate_call(a, digest), out)
+    _propose(agreement, lambda a: escrow.terminate_call(a, digest), out, reason)
 
 
 @cli.command("propose-warranty-claim", cls=Command)
@@ -233,4 +241,4 @@ def propose_warranty_claim(agreement: str, amount: str, reason: str, out: Path) 
     digest = _document(reason)
     contract = escrow.agreement_at(agreement)
     units = parse_amount(amount, _decimals(contract), "AMOUNT")
-    _propose(contract, lambda a: escrow.warranty_claim_call(a, units, digest), out)
+    _propose(contract, lambda a: escrow.warranty_claim_call(a, units, digest), out, reason)

@@ -16,13 +16,13 @@ import click
 from ape import chain
 from ape.api import AccountAPI
 from ape.cli import account_option
-from eth_utils import keccak
 
 from procurechain import consortium as cs
 from procurechain import inputs, network
 from procurechain.calls import call_from_signature
 from procurechain.cli import Command, Group, one_line_errors
 from procurechain.deployments import contract_at, deployed
+from procurechain.record.content import publish_text
 
 consortium_option = click.option(
     "--consortium",
@@ -228,7 +228,8 @@ def status(bundle: Path) -> None:
 def execute(bundle: Path, account: AccountAPI) -> None:
     """Execute a proposal that has enough signatures (anyone may send it)."""
     proposal = cs.Proposal.load(bundle)
-    receipt = cs.execute(proposal, _consortium_of(proposal), account)
+    registry = deployed("Registry") if proposal.texts else None
+    receipt = cs.execute(proposal, _consortium_of(proposal), account, registry)
     what = proposal.description or "proposal"
     click.echo(f"Executed {what} (tx {receipt.txn_hash}, gas {receipt.gas_used})")
 
@@ -236,11 +237,21 @@ def execute(bundle: Path, account: AccountAPI) -> None:
 @cli.command("declare-conflict", cls=Command)
 @consortium_option
 @click.argument("subject")
-@click.option("--reason", required=True, help="The published declaration (its hash goes on chain).")
+@click.option("--reason", required=True, help="The declaration; it goes on the public record.")
+@click.option(
+    "--registry",
+    "registry_address",
+    default=None,
+    help="The Registry that publishes the declaration (default: the manifest's).",
+)
 @account_option()
 @one_line_errors
 def declare_conflict(
-    consortium_address: str | None, subject: str, reason: str, account: AccountAPI
+    consortium_address: str | None,
+    subject: str,
+    reason: str,
+    registry_address: str | None,
+    account: AccountAPI,
 ) -> None:
     """Declare your conflict of interest with a tender, agreement or bidder."""
     subject_address = inputs.address(subject, "SUBJECT")
@@ -253,7 +264,7 @@ def declare_conflict(
         raise click.ClickException(
             f"{account.address} already declared a conflict with {subject_address}"
         )
-    reason_hash = keccak(text=reason)
+    reason_hash = publish_text(deployed("Registry", registry_address), account, reason)
     consortium.declareConflict(subject_address, reason_hash, sender=account)
     click.echo(
         f"{account.address} is now recused for {subject_address} (reason 0x{reason_hash.hex()})"

@@ -305,7 +305,8 @@ def propose_disqualify(
     consortium, tender = _proposal_inputs(consortium_address, tender_address, out)
     if not tender.bidOf(bidder)[0]:
         raise click.ClickException(f"{bidder} has no bid on tender {tender.address}")
-    write_proposal(consortium, td.disqualify_call(tender, bidder, keccak(text=reason)), out)
+    call = td.disqualify_call(tender, bidder, keccak(text=reason))
+    write_proposal(consortium, call, out, texts=(reason,))
 
 
 @cli.command(name="propose-cancel", cls=Command)
@@ -320,7 +321,7 @@ def propose_cancel(
     """Write a proposal to cancel TENDER."""
     _require_reason(reason)
     consortium, tender = _proposal_inputs(consortium_address, tender_address, out)
-    write_proposal(consortium, td.cancel_call(tender, keccak(text=reason)), out)
+    write_proposal(consortium, td.cancel_call(tender, keccak(text=reason)), out, texts=(reason,))
 
 
 @cli.command(name="claim-rank", cls=Command)

@@ -130,7 +130,12 @@ def test_non_member_cannot_sign(consortium, token, stranger):
         cs.sign(proposal, consortium, stranger)
 
 
-def test_declare_conflict_and_members_listing(ape_run, consortium, technical, bidder_a):
+def test_declare_conflict_and_members_listing(
+    ape_run, project, deployer, token, consortium, technical, bidder_a
+):
+    registry = deployer.deploy(
+        project.Registry, consortium, deployer.deploy(project.RecordingAgreement), token, 1, "x"
+    )
     out = ape_run(
         "consortium",
         "declare-conflict",
@@ -139,10 +144,15 @@ def test_declare_conflict_and_members_listing(ape_run, consortium, technical, bi
         "I advised this bidder last year",
         "--consortium",
         str(consortium.address),
+        "--registry",
+        str(registry.address),
         "--account",
         "TEST::4",
     ).stdout
     assert "is now recused" in out
+    # the declaration itself is on the record, under the hash the consortium keeps
+    (published,) = registry.TextPublished.query("*").to_dict("records")
+    assert published["event_arguments"]["text"] == "I advised this bidder last year"
     assert bytes(consortium.conflictOf(technical, bidder_a)) == keccak(
         text="I advised this bidder last year"
     )

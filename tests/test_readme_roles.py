@@ -57,7 +57,7 @@ def test_every_role_from_the_readme(env, ape_run, chain, accounts):
         )
     )  # fmt: skip
     listing = out_of(ape_run("tender", "list"))
-    tender = re.search(r"0x[0-9a-fA-F]{40}", listing).group(0)
+    tender = re.search(r"(?<!-)0x[0-9a-fA-F]{40}", listing).group(0)
     assert "bidding" in listing
 
     # Bidders (one with a permit, one after the approval the command asks for)
