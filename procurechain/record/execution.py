@@ -92,7 +92,7 @@ def apply(ctx: Context, p: Process, e: Entry) -> None:
             document(
                 f"{m.id}-evidence-{len(c.documents) + 1}",
                 "physicalProgressReport",
-                f"{m.title}: delivery evidence",
+                f"{m.name}: delivery evidence",
                 at,
                 ctx.reasons.say(a["evidenceHash"], "evidence"),
                 url=a["evidenceURI"]
@@ -108,7 +108,7 @@ def apply(ctx: Context, p: Process, e: Entry) -> None:
         _doc(c, m, "physicalProgressReport", "submission rejected", at, text)
     elif e.event == "MilestoneDisputed":
         assert m is not None
-        who = ctx.names.name(a["by"])
+        who = ctx.names.name(a["by"], "Agency" if a["by"] == p.buyer else "Bidder")
         _note(m, at, f"Disputed by {who} on {at}; nothing is paid until it is resolved.")
         reason = ctx.reasons.say(a["reasonHash"])
         _doc(c, m, "complaints", "dispute", at, f"Disputed by {who} on {at}. Reasons: {reason}")
@@ -183,7 +183,7 @@ def apply(ctx: Context, p: Process, e: Entry) -> None:
                 }
             )
         else:
-            who = ctx.names.name(a["account"])
+            who = ctx.names.name(a["account"], "Agency")
             _statement(
                 c,
                 at,
@@ -206,7 +206,7 @@ def _split(ctx: Context, p: Process, a: dict) -> str:
 
 def _doc(c: Contract, m: Milestone, kind: str, what: str, at: str, text: str) -> None:
     id_ = f"{m.id}-{what.replace(' ', '-')}-{len(c.documents) + 1}"
-    c.documents.append(document(id_, kind, f"{m.title}: {what}", at, text))
+    c.documents.append(document(id_, kind, f"{m.name}: {what}", at, text))
 
 
 def _refund(ctx: Context, p: Process, at: str, amount: int, cause: str) -> None:

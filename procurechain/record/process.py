@@ -9,7 +9,6 @@ applied by :mod:`procurechain.record.tendering` (registry, tender, consortium) a
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -92,6 +91,11 @@ class Milestone:
     date_modified: str = ""
     notes: list[str] = field(default_factory=list)
 
+    @property
+    def name(self) -> str:
+        """``Milestone <n>``, for document titles."""
+        return f"Milestone {self.id.rsplit('-', 1)[1]}"
+
 
 @dataclass
 class Contract:
@@ -150,13 +154,6 @@ class Process:
         if self.contract is not None:
             found.add(self.contract.id)
         return found
-
-
-def open_conflicts(
-    declared: Mapping[tuple[str, str], Entry], subject: str
-) -> list[tuple[tuple[str, str], Entry]]:
-    """The conflicts in force with ``subject`` (``declared``: by (member, subject))."""
-    return [(key, e) for key, e in declared.items() if key[1] == subject]
 
 
 def when(entry: Entry) -> str:

@@ -129,18 +129,18 @@ class _Builder:
         if e.contract == "Agreement":
             tender = self.of_agreement.get(e.address)
             return [self.open[tender]] if tender in self.open else []
-        key = (e.args.get("member"), e.args.get("subject"))
+        if e.event not in ("ConflictDeclared", "ConflictLifted"):
+            return []
+        key: tuple[str, str] = (e.args["member"], e.args["subject"])
         if e.event == "ConflictDeclared":
-            self.declared[key] = e  # type: ignore[index]
+            self.declared[key] = e
             return [
                 o
                 for o in self.open.values()
                 if not o.process.finished and key[1] in o.process.subjects()
             ]
-        if e.event == "ConflictLifted":
-            self.declared.pop(key, None)  # type: ignore[arg-type]
-            return [o for o in self.open.values() if key in o.process.conflicts]
-        return []
+        self.declared.pop(key, None)
+        return [o for o in self.open.values() if key in o.process.conflicts]
 
     def apply(self, target: _Open, e: Entry) -> None:
         if target.timestamp not in (-1, e.timestamp):

@@ -41,16 +41,26 @@ def start(ctx: Context, entry: Entry, ocid: str) -> Process:
 def conflict(ctx: Context, p: Process, key: tuple[str, str], entry: Entry) -> None:
     """Show a declared conflict of interest (``key``: member, subject) on the tender."""
     member, subject = key
+    count = sum(d["documentType"] == "conflictOfInterest" for d in p.documents)
     p.conflicts[key] = document(
-        f"conflict-{len(p.conflicts) + 1}",
+        f"conflict-{count + 1}",
         "conflictOfInterest",
         f"Conflict of interest declared by {ctx.names.name(member, 'Member')}",
         when(entry),
         f"{ctx.names.name(member, 'Member')}, a member of the consortium, declared a conflict "
-        f"of interest with {ctx.names.name(subject)} on {when(entry)} and signs no decision "
+        f"of interest with {_subject(ctx, p, subject)} on {when(entry)} and signs no decision "
         f"on it. Declaration: {ctx.reasons.say(entry.args['reasonHash'], 'declaration')}",
     )
     p.documents.append(p.conflicts[key])
+
+
+def _subject(ctx: Context, p: Process, subject: str) -> str:
+    """What a conflict's subject is to this process, in words."""
+    if subject == p.tender:
+        return f"this tender (smart contract {subject})"
+    if p.contract is not None and subject == p.contract.id:
+        return f"its contract (escrow smart contract {subject})"
+    return ctx.names.name(subject, "Agency" if subject == p.buyer else "Bidder")
 
 
 def _lifted(ctx: Context, p: Process, key: tuple[str, str], entry: Entry) -> None:
@@ -79,7 +89,7 @@ def apply(ctx: Context, p: Process, e: Entry, declared: Mapping[tuple[str, str],
         bid.status = "disqualified"
         bid.documents.append(
             document(
-                f"{bid.id}-disqualification",
+                f"{bid.id}-disqualification-{len(bid.documents) + 1}",
                 "evaluationReports",
                 "Reasons for the disqualification",
                 at,
