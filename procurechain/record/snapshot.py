@@ -70,6 +70,8 @@ def _tender(ctx: Context, p: Process, buyer: dict[str, str]) -> dict[str, Any]:
     tender: dict[str, Any] = {"id": p.tender}
     if notice is not None:
         tender["title"], tender["description"] = notice.title, notice.description
+        if reading is not None and reading.problems:  # usable, but say what was wrong
+            tender["description"] += f" [Read with problems: {'; '.join(reading.problems)}]"
     else:
         tender["title"] = f"Tender {p.tender_id} (its notice could not be read: {_problem(p)})"
     tender["status"] = p.status
