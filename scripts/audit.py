@@ -243,9 +243,10 @@ def export_ocds(
     )
     written = packages.write(result, out)
     releases = sum(len(found) for found in result.releases.values())
+    count = len(result.releases)
     click.echo(
-        f"Wrote {len(result.releases)} processes ({releases} releases) as {len(written)} files "
-        f"under {out}/"
+        f"Wrote {count} process{'es' * (count != 1)} ({releases} releases) as {len(written)} "
+        f"files under {out}/"
     )
 
 

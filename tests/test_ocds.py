@@ -11,6 +11,7 @@ token is declared; release and record packages validate offline.
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Iterator
 from dataclasses import replace
@@ -496,6 +497,16 @@ def test_the_command_writes_a_release_and_a_record_package_per_process(demo, tmp
     assert schema.validate(json.loads((tmp_path / ocid / "releases.json").read_text())) == []
     with pytest.raises(click.ClickException, match="ISO 4217"):
         command(out=tmp_path, pegged_to="dUSD", **options)
+
+
+def test_the_command_in_its_own_process(demo, ape_run, tmp_path):
+    """`ape run audit export-ocds` as a citizen runs it, with the README's options."""
+    _, registry, log, _ = demo
+    done = ape_run("audit", "export-ocds", "--out", str(tmp_path), "--currency", "USD",
+                   "--registry", str(registry.address), "--consortium", log.consortium)  # fmt: skip
+    assert re.search(r"Wrote 1 process \(\d+ releases\) as 3 files", done.stdout)
+    (package,) = [json.loads(p.read_text()) for p in tmp_path.glob("*/releases.json")]
+    assert package["releases"][0]["tender"]["value"]["currency"] == "USD"
 
 
 # ---------------------------------------------------------------------------- documents
