@@ -9,7 +9,7 @@ node; building releases from :class:`ChainFacts` and an audit log is pure.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -90,6 +90,30 @@ def _terms(contract: Any) -> TenderTerms:
     )
 
 
+_TERMS = (
+    "terms",
+    "budget",
+    "bond",
+    "biddingDeadline",
+    "revealDeadline",
+    "acceptanceWindow",
+    "awardMethod",
+    "EVALUATION_PERIOD",
+)
+
+
+def _viewer() -> tuple[Any, Callable[[str, str], Any]]:
+    """The node's JSON-RPC (None if not over HTTP) and a way to reach a contract's views:
+    batched ``eth_call`` over HTTP, Ape's contract instances otherwise."""
+    from procurechain.bulk import ViewContract, connected_rpc
+    from procurechain.deployments import typed
+
+    rpc = connected_rpc()
+    if rpc is None:
+        return None, typed
+    return rpc, lambda name, address: ViewContract(rpc, name, address)
+
+
 def read(
     log: Any,
     registry: Any,
@@ -98,7 +122,8 @@ def read(
     token_description: str = "",
     notices: Mapping[str, OnChainNotice] | None = None,
 ) -> ChainFacts:
-    """Read the facts of every tender in ``log`` (an :class:`~procurechain.audit.AuditLog`).
+    """Read the facts of every tender in ``log`` (an :class:`~procurechain.audit.AuditLog`);
+    over HTTP the views go in JSON-RPC batches.
 
     Args:
         log: the audit log.
@@ -108,25 +133,33 @@ def read(
         notices: the notices if already read (default: read with
             :func:`procurechain.record.content.notices`).
     """
-    from procurechain.deployments import typed
     from procurechain.network import chain_id
     from procurechain.record.content import notices as read_notices
 
-    chain = chain_id()
-    token = typed("DemoStablecoin", str(registry.token()))
-    currency = Currency(
-        token=str(token.address),
-        symbol=str(token.symbol()),
-        decimals=int(token.decimals()),
-        chain_id=chain,
-        pegged_to=pegged_to,
-        description=token_description,
-    )
-    facts = ChainFacts(chain, log.registry, log.consortium, currency)
-    exported = {e.args["tender"] for e in log.of("TenderCreated")}
-    for tender_id, tender in log.tenders.items():
-        if tender in exported:
-            facts.ocids[tender_id] = str(registry.ocid(tender_id))
-            facts.terms[tender] = _terms(typed("Tender", tender))
+    rpc, view = _viewer()
+    registry_address = str(getattr(registry, "address", registry))
+    created = {e.args["id"]: e.args["tender"] for e in log.of("TenderCreated")}
+    if rpc is not None:
+        rpc.prefetch(
+            [("Registry", registry_address, "ocid", (i,)) for i in created]
+            + [("Tender", t, m, ()) for t in created.values() for m in _TERMS]
+        )
+    try:
+        token = view("DemoStablecoin", str(view("Registry", registry_address).token()))
+        currency = Currency(
+            token=str(token.address),
+            symbol=str(token.symbol()),
+            decimals=int(token.decimals()),
+            chain_id=chain_id(),
+            pegged_to=pegged_to,
+            description=token_description,
+        )
+        facts = ChainFacts(currency.chain_id, log.registry, log.consortium, currency)
+        for tender_id, tender in created.items():
+            facts.ocids[tender_id] = str(view("Registry", registry_address).ocid(tender_id))
+            facts.terms[tender] = _terms(view("Tender", tender))
+    finally:
+        if rpc is not None:
+            rpc.memo.clear()
     facts.notices = dict(notices) if notices is not None else read_notices(log)
     return facts
