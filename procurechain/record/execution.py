@@ -76,7 +76,9 @@ def apply(ctx: Context, p: Process, e: Entry) -> None:
         c.status = "active"
         for scheduled in c.milestones:  # due dates count from funding
             scheduled.due += e.timestamp - c.created
-        surplus = f"; {money(a['surplus'])} above the price was credited back" * bool(a["surplus"])
+        surplus = (
+            f"; {money(a['surplus'])} above the price was credited back" if a["surplus"] else ""
+        )
         _statement(
             c,
             at,
@@ -88,16 +90,15 @@ def apply(ctx: Context, p: Process, e: Entry) -> None:
         assert m is not None
         late = f"{a['daysLate']} days late" if a["daysLate"] else "on time"
         _note(m, at, f"Delivered on {at}, {late}.")
+        url, where = _evidence_url(a["evidenceURI"])
         c.documents.append(
             document(
                 f"{m.id}-evidence-{len(c.documents) + 1}",
                 "physicalProgressReport",
                 f"{m.name}: delivery evidence",
                 at,
-                ctx.reasons.say(a["evidenceHash"], "evidence"),
-                url=a["evidenceURI"]
-                if a["evidenceURI"].startswith(("https://", "http://", "ipfs://"))
-                else "",
+                ctx.reasons.say(a["evidenceHash"], "evidence") + where,
+                url=url,
             )
         )
     elif e.event == "MilestoneRejected":
@@ -190,6 +191,19 @@ def apply(ctx: Context, p: Process, e: Entry) -> None:
                 "Withdrawn from the escrow",
                 f"{who} withdrew {money(a['amount'])} from the escrow on {at}.",
             )
+
+
+def _evidence_url(uri: str) -> tuple[str, str]:
+    """The evidence URI as a document URL when it is a web or IPFS address; otherwise none,
+    and a sentence that shows what the supplier gave (whoever pays the gas writes it)."""
+    from procurechain.record.notice import NoticeError, url
+
+    if not uri:
+        return "", ""
+    try:
+        return url(uri, "evidence"), ""
+    except NoticeError:
+        return "", f" The evidence URI given, {uri!r}, is not a web or IPFS address."
 
 
 def _split(ctx: Context, p: Process, a: dict) -> str:
