@@ -11,6 +11,7 @@ ape run consortium execute p.json --account agency
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 from ape import chain
@@ -221,6 +222,22 @@ def status(bundle: Path) -> None:
         click.echo("  not executable: " + "; ".join(state.blockers()))
 
 
+def _registry_for(target: str) -> Any:
+    """The Registry that publishes a decision's texts: the target tender's (or the target
+    agreement's tender's) own registry, else the manifest's."""
+    from procurechain.deployments import typed
+
+    for tender in (
+        lambda: target,
+        lambda: str(typed("Agreement", target).tender()),
+    ):
+        try:
+            return contract_at("Registry", str(typed("Tender", tender()).registry()))
+        except Exception:  # not a tender (or agreement) of ours: try the next reading
+            continue
+    return deployed("Registry")
+
+
 @cli.command(cls=Command)
 @bundle_argument
 @account_option()
@@ -228,7 +245,7 @@ def status(bundle: Path) -> None:
 def execute(bundle: Path, account: AccountAPI) -> None:
     """Execute a proposal that has enough signatures (anyone may send it)."""
     proposal = cs.Proposal.load(bundle)
-    registry = deployed("Registry") if proposal.texts else None
+    registry = _registry_for(proposal.action.target) if proposal.texts else None
     receipt = cs.execute(proposal, _consortium_of(proposal), account, registry)
     what = proposal.description or "proposal"
     click.echo(f"Executed {what} (tx {receipt.txn_hash}, gas {receipt.gas_used})")

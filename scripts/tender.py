@@ -33,6 +33,7 @@ from procurechain.cli import (
     write_proposal,
 )
 from procurechain.deployments import contract_at, deployed
+from procurechain.record import content
 from procurechain.record import notice as nt
 
 registry_option = click.option(
@@ -251,28 +252,49 @@ def list_(registry_address: str | None, agency: str | None) -> None:
 
 @cli.command(cls=Command)
 @tender_argument
+@click.option(
+    "--verify-documents",
+    is_flag=True,
+    help="Fetch each http(s) document and check its bytes against the published SHA-256.",
+)
 @one_line_errors
-def show(tender_address: str) -> None:
-    """Show a tender's stage, deadlines, bidders and lowest valid bid."""
-    status = td.show(contract_at("Tender", tender_address, "TENDER"))
-    click.echo("\n".join(status.lines()))
+def show(tender_address: str, verify_documents: bool) -> None:
+    """Show what a tender says (its notice, read from the chain) and where it stands: stage,
+    deadlines, bidders and lowest valid bid."""
+    tender = contract_at("Tender", tender_address, "TENDER")
+    click.echo("\n".join(content.notice_lines(content.notice_of(tender), verify=verify_documents)))
+    click.echo("\n".join(td.show(tender).lines()))
 
 
 @cli.command(name="propose-award", cls=Command)
 @tender_argument
 @click.argument("bidder")
-@click.option("--report", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--reasons",
+    default=None,
+    help="The award's reasons in words (they go on the public record when it is executed).",
+)
+@click.option(
+    "--report",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Or an evaluation report file (only its hash goes on the chain).",
+)
 @consortium_option
 @out_option
 @one_line_errors
 def propose_award(
     tender_address: str,
     bidder: str,
+    reasons: str | None,
     report: Path | None,
     consortium_address: str | None,
     out: Path,
 ) -> None:
-    """Write a proposal to award TENDER to BIDDER (with the evaluation report's hash)."""
+    """Write a proposal to award TENDER to BIDDER, with the award's reasons (or report)."""
+    if (reasons is None) == (report is None):
+        raise click.ClickException("say why: give --reasons TEXT or --report FILE (one of them)")
+    if reasons is not None:
+        _require_reason(reasons)
     bidder = inputs.address(bidder, "BIDDER")
     consortium, tender = _proposal_inputs(consortium_address, tender_address, out)
     if td.Stage(tender.stage()) != td.Stage.EVALUATION:
@@ -285,8 +307,9 @@ def propose_award(
         raise click.ClickException(
             f"{bidder} is not the lowest valid bid; the lowest is {leader} (disqualify it first)"
         )
-    report_hash = _hash_of(None, report) if report else b"\x00" * 32
-    write_proposal(consortium, td.award_call(tender, bidder, report_hash), out)
+    report_hash = _hash_of(reasons, report)
+    texts = (reasons,) if reasons is not None else ()
+    write_proposal(consortium, td.award_call(tender, bidder, report_hash), out, texts=texts)
 
 
 @cli.command(name="propose-disqualify", cls=Command)

@@ -342,6 +342,9 @@ GARBLED = {
 }
 NO_CODE = ("{eoa}", r"no contract at 0x[0-9a-fA-F]{40} on chain 31337")
 
+#: A notice of one milestone, for `tender create` (the commands must fail on the address first).
+NOTICE = str(Path(__file__).resolve().parent / "fixtures" / "notice-one-milestone.yaml")
+
 # Every place a command takes an address; ADDR marks it. Contract addresses must have code.
 CONTRACT_SLOTS = [
     ["consortium", "members", "--consortium", "ADDR"],
@@ -352,14 +355,14 @@ CONTRACT_SLOTS = [
     ["consortium", "declare-conflict", "{bidder}", "--reason", "r", "--consortium", "ADDR",
      "--account", "TEST::4"],
     ["tender", "create", "--registry", "ADDR", "--budget", "1", "--bond", "1", "--milestone",
-     "100:30:x", "--account", "TEST::1"],
+     "100:30", "--notice", NOTICE, "--account", "TEST::1"],
     ["tender", "create", "--token", "ADDR", "--budget", "1", "--bond", "1", "--milestone",
-     "100:30:x", "--account", "TEST::1"],
+     "100:30", "--notice", NOTICE, "--account", "TEST::1"],
     ["tender", "list", "--registry", "ADDR"],
     ["tender", "show", "ADDR"],
-    ["tender", "propose-award", "ADDR", "{bidder}", "--out", "{case}/p.json"],
-    ["tender", "propose-award", "{tender}", "{bidder}", "--consortium", "ADDR", "--out",
-     "{case}/p.json"],
+    ["tender", "propose-award", "ADDR", "{bidder}", "--reasons", "r", "--out", "{case}/p.json"],
+    ["tender", "propose-award", "{tender}", "{bidder}", "--reasons", "r", "--consortium", "ADDR",
+     "--out", "{case}/p.json"],
     ["tender", "propose-disqualify", "ADDR", "{bidder}", "--reason", "r", "--out", "{case}/p.json"],
     ["tender", "propose-cancel", "ADDR", "--reason", "r", "--out", "{case}/p.json"],
     ["tender", "claim-rank", "ADDR", "{bidder}", "--account", "TEST::9"],
@@ -394,7 +397,8 @@ CONTRACT_SLOTS = [
 ACCOUNT_SLOTS = [
     ["consortium", "declare-conflict", "ADDR", "--reason", "r", "--account", "TEST::4"],
     ["tender", "list", "--agency", "ADDR"],
-    ["tender", "propose-award", "{open_tender}", "ADDR", "--out", "{case}/p.json"],
+    ["tender", "propose-award", "{open_tender}", "ADDR", "--reasons", "r", "--out",
+     "{case}/p.json"],
     ["tender", "propose-disqualify", "{open_tender}", "ADDR", "--reason", "r", "--out",
      "{case}/p.json"],
     ["tender", "claim-rank", "{open_tender}", "ADDR", "--account", "TEST::9"],
@@ -472,7 +476,7 @@ MANIFEST_READERS = {
     "consortium-declare-conflict": (["consortium", "declare-conflict", "{bidder}", "--reason", "r",
                                      "--account", "TEST::4"], "Consortium"),
     "tender-create": (["tender", "create", "--budget", "1", "--bond", "1", "--milestone",
-                       "100:30:x", "--account", "TEST::1"], "Registry"),
+                       "100:30", "--notice", NOTICE, "--account", "TEST::1"], "Registry"),
     "tender-list": (["tender", "list"], "Registry"),
     "tender-propose-cancel": (["tender", "propose-cancel", "{open_tender}", "--reason", "r",
                                "--out", "{case}/p.json"], "Consortium"),
@@ -519,7 +523,9 @@ def test_manifest_entry_broken(attack, world, reader, entry, expected):
 
 # ------------------------------------------------------------------ amounts and numbers
 
-CREATE = ["tender", "create", "--account", "TEST::1"]
+#: A notice without milestone titles: the --milestone options give them.
+FREE_NOTICE = ["--notice", str(Path(__file__).resolve().parent / "fixtures" / "notice.yaml")]
+CREATE = ["tender", "create", *FREE_NOTICE, "--account", "TEST::1"]
 BUDGET = ["--budget", "50000"]
 BOND = ["--bond", "500"]
 PLAN = ["--milestone", "100:30:all benches"]
@@ -598,7 +604,7 @@ def test_bad_amount(attack, slot, amount):
         ([*CREATE, *BUDGET, *BOND, *PLAN, "--retention-bps", "10001"], r"--retention-bps"),
         ([*CREATE, *BUDGET, *BOND, *PLAN, "--penalty-cap-bps", "-1"], r"--penalty-cap-bps"),
         ([*CREATE, *BUDGET, *BOND, *PLAN, "--method", "cheapest"], r"'cheapest' is not one of"),
-        ([*CREATE, *BUDGET, *BOND, "--milestone", "100:30"], r"write PERCENT:DAYS:DESCRIPTION"),
+        ([*CREATE, *BUDGET, *BOND, "--milestone", "100:30"], r"write PERCENT:DAYS:TITLE"),
         ([*CREATE, *BUDGET, *BOND, "--milestone", "all:30:x"], r"percent 'all' is not a number"),
         ([*CREATE, *BUDGET, *BOND, "--milestone", "0:30:x"], r"must be above 0 and at most 100"),
         ([*CREATE, *BUDGET, *BOND, "--milestone", "33.333:30:x"], r"with at most 2 decimals"),
@@ -610,7 +616,7 @@ def test_bad_amount(attack, slot, amount):
         ),
         ([*CREATE, *BUDGET, *BOND], r"Missing option '--milestone'"),
         (
-            ["tender", "create", *BUDGET, *BOND, *PLAN, "--account", "TEST::9"],
+            ["tender", "create", *BUDGET, *BOND, *PLAN, *FREE_NOTICE, "--account", "TEST::9"],
             r"is not a buying agency; ask the consortium to add it",
         ),
         (
@@ -975,12 +981,12 @@ def test_bad_number_or_choice(attack, args, expected):
                 *BUDGET,
                 *BOND,
                 *PLAN,
-                "--documents",
-                "{case}/none.pdf",
+                "--notice",
+                "{case}/none.yaml",
                 "--account",
                 "TEST::1",
             ],
-            r"'.*none\.pdf' does not exist",
+            r"notice file '.*none\.yaml' does not exist",
             (),
         ),
         (
@@ -1179,7 +1185,8 @@ def test_devnet_stop_never_signals_a_process_it_did_not_start(attack, devnet_env
 PROCESS_CASES = {
     "consortium": (["consortium", "sign", "{case}/tampered.json", "--account", "TEST::2"],
                    "was changed after it was proposed", ("tampered.json",)),
-    "tender": (["tender", "create", *BUDGET, "--bond", "-5", *PLAN, "--account", "TEST::1"],
+    "tender": (["tender", "create", *BUDGET, "--bond", "-5", *PLAN, *FREE_NOTICE, "--account",
+                "TEST::1"],
                "--bond '-5' must be a positive amount", ()),
     "bid": (["bid", "commit", "{open_tender}", "--price", "12.3456789", "--doc-hash",
              "0x" + "11" * 32, "--account", "TEST::10"], "has more than 6 decimals", ()),

@@ -264,3 +264,34 @@ def test_the_registry_refuses_empty_and_oversize_text(chain, registry, token, ag
     with pytest.raises(Exception, match="the chain takes 1 to 8,192"):
         create_tender(registry, agency, benches_spec(chain, token, "x" * 8_193))
     assert td.MAX_NOTICE_BYTES == registry.MAX_TEXT_BYTES() == nt.MAX_NOTICE_BYTES
+
+
+def test_a_document_is_checked_against_its_sha256_at_its_url(tmp_path):
+    """A reader fetches the document and compares its bytes; a changed file is called out,
+    an unreachable one and an ipfs:// one are named as not checked, never as verified."""
+    import functools
+    import http.server
+    import threading
+
+    (tmp_path / "spec.md").write_bytes(b"the specification")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+
+        def document(url: str, data: bytes = b"the specification") -> nt.Document:
+            digest = hashlib.sha256(data).hexdigest()
+            return nt.Document("Spec", "technicalSpecifications", "text/markdown", url, digest)
+
+        assert content.check_document(document(f"{base}/spec.md")).startswith(
+            "verified: the 17 bytes at the URL have the published SHA-256"
+        )
+        changed = content.check_document(document(f"{base}/spec.md", b"what was published"))
+        assert changed.startswith("does NOT match")
+        assert content.check_document(document(f"{base}/gone.md")).startswith(
+            "not checked: could not be fetched"
+        )
+        assert content.check_document(document("ipfs://bafkrei")).startswith("not checked")
+    finally:
+        server.shutdown()

@@ -100,18 +100,27 @@ def test_a_tender_from_the_command_line(
     assert "evaluation" in out and "bidders: 2" in out
     bundle = tmp_path / "award.json"
     out = ape_out(
-        "tender", "propose-award", str(tender.address), str(bidder_b.address),
-        "--consortium", str(consortium.address), "--out", str(bundle), expect_ok=False,
+        "tender", "propose-award", str(tender.address), str(bidder_b.address), "--reasons",
+        "cheapest", "--consortium", str(consortium.address), "--out", str(bundle),
+        expect_ok=False,
     )  # fmt: skip
     assert "is not the lowest valid bid" in out and not bundle.exists()
     ape_out(
-        "tender", "propose-award", str(tender.address), str(bidder_a.address),
-        "--consortium", str(consortium.address), "--out", str(bundle),
+        "tender", "propose-award", str(tender.address), str(bidder_a.address), "--reasons",
+        "Lowest valid price: 45,000.00 dUSD.", "--consortium", str(consortium.address),
+        "--out", str(bundle),
     )  # fmt: skip
     for index in (1, 2, 3):
         ape_out("consortium", "sign", str(bundle), "--account", f"TEST::{index}")
     ape_out("consortium", "execute", str(bundle), "--account", "TEST::1")
     assert tender.stage() == Stage.AWARDED
+    # the reasons went on the record with the award, under the hash the award names
+    (awarded,) = tender.BidAwarded.query("*").to_dict("records")
+    (said,) = registry.TextPublished.query("*").to_dict("records")
+    assert said["event_arguments"]["text"] == "Lowest valid price: 45,000.00 dUSD."
+    assert said["event_arguments"]["hash"] == awarded["event_arguments"]["reportHash"]
+    shown = ape_out("tender", "show", str(tender.address))
+    assert "40 park benches for Riverside Park" in shown and "CPV 39113300" in shown
 
     out = ape_out("bid", "withdraw-bond", str(tender.address), "--account", "TEST::7")
     assert "returned" in out

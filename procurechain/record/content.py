@@ -25,7 +25,17 @@ from eth_utils import keccak
 from procurechain.errors import ProcurechainError, describe
 from procurechain.record import notice as nt
 
-__all__ = ["OnChainNotice", "notices", "publish_text", "text_of"]
+__all__ = [
+    "OnChainNotice",
+    "check_document",
+    "notice_of",
+    "notices",
+    "publish_text",
+    "text_of",
+]
+
+#: The most bytes :func:`check_document` reads from a URL.
+MAX_DOCUMENT_BYTES = 50 * 1024 * 1024
 
 _CREATE_TENDER = (
     "createTender((address,uint256,uint256,uint40,uint40,uint32,uint8,(uint16,uint32,uint16,"
@@ -134,6 +144,62 @@ def _find(web3: Any, tx: str, registry: str, expected: bytes) -> tuple[bytes | N
     return None, "no call in the transaction carries a notice with the published hash"
 
 
+def notice_of(tender: Any) -> OnChainNotice:
+    """The notice of one tender (a Tender contract), found from its Registry's
+    ``TenderCreated`` log alone.
+
+    Raises:
+        ProcurechainError: the tender's registry has no ``TenderCreated`` for it.
+    """
+    from ape import chain
+
+    web3 = chain.provider.web3
+    registry = str(tender.registry())
+    topic = keccak(text="TenderCreated(uint256,address,address,bytes32,(uint16,uint32,bytes32)[])")
+    logs = web3.eth.get_logs(
+        {
+            "address": registry,
+            "fromBlock": 0,
+            "toBlock": "latest",
+            "topics": ["0x" + topic.hex(), None, "0x" + bytes(12).hex() + str(tender.address)[2:]],
+        }
+    )
+    if not logs:
+        raise ProcurechainError(f"registry {registry} never published tender {tender.address}")
+    expected = bytes(logs[0]["data"])[:32]
+    raw, problem = _find(web3, "0x" + bytes(logs[0]["transactionHash"]).hex(), registry, expected)
+    reading = nt.read(raw) if raw is not None else None
+    return OnChainNotice("0x" + expected.hex(), reading, problem)
+
+
+def check_document(document: nt.Document, *, timeout: float = 10.0) -> str:
+    """Fetch an http(s) document and compare its bytes with the SHA-256 the notice binds it
+    to; returns one sentence: ``verified …``, ``does NOT match …`` or why it was not checked.
+    An ``ipfs://`` URL is not fetched (no gateway is trusted by default): its bytes are
+    checked by whoever fetches them."""
+    import hashlib
+
+    import requests
+
+    if not document.url.lower().startswith(("http://", "https://")):
+        return "not checked: fetch it from IPFS and compare its SHA-256"
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        with requests.get(document.url, timeout=timeout, stream=True) as answer:
+            answer.raise_for_status()
+            for block in answer.iter_content(1 << 16):
+                size += len(block)
+                if size > MAX_DOCUMENT_BYTES:
+                    return f"not checked: larger than {MAX_DOCUMENT_BYTES // 2**20} MiB"
+                digest.update(block)
+    except requests.RequestException as err:
+        return f"not checked: could not be fetched ({type(err).__name__})"
+    if digest.hexdigest() == document.sha256:
+        return f"verified: the {size:,} bytes at the URL have the published SHA-256"
+    return f"does NOT match: the bytes at the URL have SHA-256 {digest.hexdigest()}"
+
+
 def notices(log: Any) -> dict[str, OnChainNotice]:
     """Every tender's notice in ``log`` (an :class:`~procurechain.audit.AuditLog`), by tender
     address: found in its ``TenderCreated`` transaction and checked against the hash."""
@@ -147,3 +213,42 @@ def notices(log: Any) -> dict[str, OnChainNotice]:
         reading = nt.read(raw) if raw is not None else None
         found[entry.args["tender"]] = OnChainNotice(expected, reading, problem)
     return found
+
+
+def notice_lines(found: OnChainNotice, *, verify: bool = False) -> list[str]:
+    """A tender's notice for a terminal: what it says, each document with its hash and (with
+    ``verify``) whether the bytes at its URL match; an unreadable notice is named as such,
+    its raw text shown escaped (no terminal control sequence gets through)."""
+    if found.reading is None:
+        return [f"notice: not found ({found.problem}); its hash is {found.hash}"]
+    notice = found.reading.notice
+    if notice is None:
+        raw = ascii(found.reading.text[:200])
+        return [
+            f"notice: on the chain (hash {found.hash}) but not readable: "
+            + "; ".join(found.reading.problems),
+            f"  raw text (escaped, unverified): {raw}",
+        ]
+    lines = [notice.title, f"  {notice.description}", f"  category: {notice.category}", "  items:"]
+    for n, item in enumerate(notice.items, 1):
+        c = item.classification
+        label = f" {c.description}" if c.description else ""
+        lines.append(
+            f"    {n}. {item.description}: {item.quantity:,} {item.unit} ({c.scheme} {c.id}{label})"
+        )
+    if notice.documents:
+        lines.append("  documents:")
+    for document in notice.documents:
+        status = check_document(document) if verify else "not checked (--verify-documents)"
+        lines += [
+            f"    - {document.title} [{document.type}, {document.format}]",
+            f"      {document.url}",
+            f"      SHA-256 {document.sha256}: {status}",
+        ]
+    if notice.milestones:
+        lines.append(
+            "  milestones: "
+            + "; ".join(f"{n}. {title}" for n, title in enumerate(notice.milestones, 1))
+        )
+    lines.append(f"  the notice's text is on the chain; its keccak-256 {found.hash} is logged")
+    return lines
