@@ -535,24 +535,29 @@ def served() -> Iterator[str]:
     server.server_close()
 
 
-def test_documents_are_verified_only_when_asked_and_say_what_was_found(served):
+def test_documents_are_verified_only_when_asked_and_say_what_was_found(served, monkeypatch):
     import hashlib
 
+    from procurechain.record import content
+
+    monkeypatch.setattr(content, "MAX_DOCUMENT_BYTES", 2**20)
     data = b"# Technical specification\n"
     digest = hashlib.sha256(data).hexdigest()
-    _Files.files = {"/spec.md": data, "/big": b"x" * 2048, f"/{nt.ipfs_url(data)[7:]}": data}
+    big = b"x" * (2**20 + 1)
+    _Files.files = {"/spec.md": data, "/big": big, f"/{nt.ipfs_url(data)[7:]}": data}
 
     def doc(url: str, sha: str = digest) -> nt.Document:
         return nt.Document("Spec", "technicalSpecifications", "text/markdown", url, sha)
 
     assert "not verified by this export" in DocumentChecker().check(doc(f"{served}/spec.md"))
-    checker = DocumentChecker(verify=True, max_bytes=1024)
-    assert "verified on" in checker.check(doc(f"{served}/spec.md"))
-    assert "do NOT match" in checker.check(doc(f"{served}/spec.md", "0" * 64))
+    checker = DocumentChecker(verify=True)
+    found = checker.check(doc(f"{served}/spec.md"))
+    assert re.fullmatch(r"Fetched by this export on \S+Z from \S+/spec\.md: verified: .*\.", found)
+    assert "does NOT match" in checker.check(doc(f"{served}/spec.md", "0" * 64))
     assert "could not be fetched" in checker.check(doc(f"{served}/missing"))
-    assert "larger than 1,024 bytes" in checker.check(doc(f"{served}/big"))
+    assert "larger than 1 MiB" in checker.check(doc(f"{served}/big"))
     ipfs = doc(nt.ipfs_url(data))
     assert "ipfs:// is not fetched" in checker.check(ipfs)
     assert "names the same SHA-256" in checker.describe(ipfs)
     through = DocumentChecker(verify=True, ipfs_gateway=served)
-    assert "verified on" in through.check(ipfs)
+    assert ": verified: " in through.check(ipfs)

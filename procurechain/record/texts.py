@@ -14,13 +14,12 @@ match.
 from __future__ import annotations
 
 import base64
-import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from procurechain.record.content import text_of
+from procurechain.record.content import check_document, text_of
 from procurechain.record.notice import Document
 
 __all__ = ["ZERO_HASH", "DocumentChecker", "Reasons", "document", "ipfs_sha256"]
@@ -74,7 +73,8 @@ def ipfs_sha256(url: str) -> str | None:
 
 @dataclass
 class DocumentChecker:
-    """Says what is known of a notice document's bytes, and checks them when asked to.
+    """Says what is known of a notice document's bytes, and checks them when asked to (with
+    :func:`procurechain.record.content.check_document`: a timeout, a size cap).
 
     Attributes:
         verify: fetch each document and compare its SHA-256 (off by default: the export then
@@ -82,14 +82,12 @@ class DocumentChecker:
         ipfs_gateway: a gateway URL prefix (e.g. ``https://ipfs.io/ipfs/``) through which
             ``ipfs://`` URLs are fetched; None: they are not fetched.
         timeout: seconds per request.
-        max_bytes: the largest document fetched.
     """
 
     verify: bool = False
     ipfs_gateway: str | None = None
     timeout: float = 10.0
-    max_bytes: int = 20 * 1024 * 1024
-    _seen: dict[str, tuple[str, int, str] | str] = field(default_factory=dict, repr=False)
+    _seen: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
 
     def describe(self, doc: Document) -> str:
         """The document's description: its hash and what this export knows of its bytes."""
@@ -101,7 +99,8 @@ class DocumentChecker:
         return f"{bound} {self.check(doc)}"
 
     def check(self, doc: Document) -> str:
-        """One sentence: verified, not matching, not fetched, or not verified."""
+        """One sentence: not verified by this export, or what a fetch on a given date found
+        (verified, does NOT match, could not be fetched)."""
         url = doc.url
         if url.startswith("ipfs://"):
             if not self.verify or not self.ipfs_gateway:
@@ -109,36 +108,9 @@ class DocumentChecker:
             url = self.ipfs_gateway.rstrip("/") + "/" + url[len("ipfs://") :]
         elif not self.verify:
             return "Its bytes are not verified by this export."
-        if url not in self._seen:
-            self._seen[url] = self._fetch(url)
-        found = self._seen[url]
-        if isinstance(found, str):
-            return found
-        digest, size, today = found
-        if digest == doc.sha256:
-            return f"Its bytes were verified on {today}: the URL serves exactly this SHA-256."
-        return (
-            f"Its bytes do NOT match: on {today} the URL served {size:,} bytes with SHA-256 "
-            f"{digest}."
-        )
-
-    def _fetch(self, url: str) -> tuple[str, int, str] | str:
-        """The SHA-256, size and time of the bytes at ``url``, or why they could not be had."""
-        import requests
-
-        today = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        digest, size = hashlib.sha256(), 0
-        try:
-            with requests.get(url, timeout=self.timeout, stream=True) as response:
-                response.raise_for_status()
-                for chunk in response.iter_content(1 << 16):
-                    size += len(chunk)
-                    if size > self.max_bytes:
-                        return (
-                            f"It could not be fetched on {today}: it is larger than "
-                            f"{self.max_bytes:,} bytes."
-                        )
-                    digest.update(chunk)
-        except requests.RequestException as err:
-            return f"It could not be fetched on {today} ({type(err).__name__})."
-        return digest.hexdigest(), size, today
+        key = (url, doc.sha256)
+        if key not in self._seen:
+            today = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            found = check_document(replace(doc, url=url), timeout=self.timeout)
+            self._seen[key] = f"Fetched by this export on {today} from {url}: {found}."
+        return self._seen[key]
