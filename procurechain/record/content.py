@@ -271,7 +271,7 @@ def notice_lines(found: OnChainNotice, *, verify: bool = False) -> list[str]:
         return [f"notice: not found ({found.problem}); its hash is {found.hash}"]
     notice = found.reading.notice
     if notice is None:
-        raw = ascii(found.reading.text[:200])
+        raw = nt.printable(found.reading.text[:200])
         return [
             f"notice: on the chain (hash {found.hash}) but not readable: "
             + "; ".join(found.reading.problems),

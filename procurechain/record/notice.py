@@ -51,6 +51,7 @@ __all__ = [
     "Reading",
     "ipfs_url",
     "load",
+    "printable",
     "read",
     "sha256_of",
 ]
@@ -236,6 +237,15 @@ def _item(data: Any, where: str) -> Item:
             _text(classification, "id", where, limit=_TITLE_CHARS),
             _text(classification, "description", where, limit=_TITLE_CHARS) if label else "",
         ),
+    )
+
+
+def printable(text: str) -> str:
+    """``text`` with every control or format character (terminal escapes, bidi overrides)
+    written as ``\\uXXXX``, so on-chain text shows as text and never drives a terminal."""
+    return "".join(
+        f"\\u{ord(c):04x}" if unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co") else c
+        for c in text
     )
 
 
