@@ -18,9 +18,13 @@ more). For the time of a review, :func:`offline` mounts a requests transport ada
 HTTP session ocdsextensionregistry fetches extensions with; it serves the mapped URLs
 (and the GitHub archive the library derives from a ``raw.githubusercontent.com`` base URL)
 from the folders and raises :class:`OfflineError` for any other URL, so an unknown
-extension is a loud error, never a network call. The record package schema's reference to
+extension is a loud error, never a network call (a package's extension URLs are checked
+before the tool starts). The record package schema's reference to
 ``versioned-release-validation-schema.json``, which libcoveocds dereferences with jsonref's
-own loader (a bare ``requests.get``), is read from the zip instead.
+own loader (a bare ``requests.get``), is answered locally, by a versioned schema made from
+the release schema patched with the package's extensions: upstream reads the core one, and
+so reports every extension field in a ``versionedRelease`` as an additional field (see
+:class:`_Schema`); this is the one place where a review here differs from the online tool.
 
 What libcoveocds 0.17 reports (its API-context output, ``raw``) and where it goes here:
 
@@ -30,7 +34,9 @@ What libcoveocds 0.17 reports (its API-context output, ``raw``) and where it goe
 ``validation_errors``                error: the package breaks the (extended) JSON schema:
                                      types, formats, required fields, enums that are not
                                      codelists, ``uniqueItems`` (duplicate ``id``, or
-                                     ``ocid`` + ``id`` of releases, ``ocid`` of records)
+                                     ``ocid`` + ``id`` of releases, ``ocid`` of records;
+                                     only in arrays the schema marks ``uniqueItems``, which
+                                     the bid extension's ``bids.details`` is not)
 ``additional_closed_codelist_values`` error: a code missing from a closed codelist. The
                                      schema's ``enum`` rejects it; libcoveocds takes these
                                      out of ``validation_errors`` only to list them apart,
@@ -59,6 +65,8 @@ What libcoveocds 0.17 reports (its API-context output, ``raw``) and where it goe
 ``common_error_types``
 ===================================  ======================================================
 
+Codelist and additional-field lines name the field's path without array indexes
+(``releases/awards/relatedBids``): libcoveocds counts them per field, not per occurrence.
 A key libcoveocds adds in a later version, not in this table, becomes a warning naming it.
 An OCDS version other than 1.1 in the package is an error (only the 1.1.5 schemas are
 vendored).
