@@ -58,7 +58,9 @@ contract Registry {
     /// live only here (the tender keeps the plan's hash); every other parameter is readable
     /// from the tender's views. The notice itself (UTF-8 JSON: title, description, items,
     /// documents with their hashes, milestone titles) is in the transaction's calldata, where
-    /// it costs 16 gas a byte instead of 24 in a log; readers check it against `noticeHash`.
+    /// it costs 16 gas a byte (up to EIP-7623's floor of 40 in a calldata-heavy transaction)
+    /// rather than 8 more in a log; readers check it against `noticeHash`. An agency that is
+    /// a contract gets {TenderNotice} too: its calldata is nested, readable only from traces.
     event TenderCreated(
         uint256 indexed id,
         address indexed tender,
@@ -70,6 +72,9 @@ contract Registry {
     /// publish; a text matters when a decision names its hash (`reasonHash`, `reportHash`),
     /// and then a reader knows it is the very text that was decided on.
     event TextPublished(bytes32 indexed hash, address indexed author, string text);
+    /// @notice The notice of tender `id`, logged when its agency is a contract (an EOA's
+    /// notice is read from the transaction's own calldata).
+    event TenderNotice(uint256 indexed id, string notice);
 
     error RegistryNotConsortium(address caller);
     error RegistryNotAgency(address caller);
@@ -95,7 +100,8 @@ contract Registry {
     /// @param token_ the one currency of this registry's tenders: budgets, bonds and the phase
     /// cap are all in its units, so the cap caps value (another currency: another registry)
     /// @param phaseCap_ the maximum tender budget of the first rollout phase, in `token_` units
-    /// @param ocidPrefix_ the OCDS ocid prefix (e.g. "ocds-abc123"); ocids are `<prefix>-<id>`
+    /// @param ocidPrefix_ the OCDS ocid prefix (e.g. "ocds-abc123"); ocids are
+    /// `<prefix>-<chain id>-<registry address>-<id>`
     constructor(
         address consortium_,
         address agreementImplementation_,
@@ -159,7 +165,8 @@ contract Registry {
     /// bytes. Only its hash is emitted; the text stays in the calldata.
     /// @return id the tender's id (its ocid is `ocid(id)`)
     /// @return tender the tender's address
-    /// @dev Emits {TenderCreated}. Reverts with {RegistryNotAgency}, {RegistryTextEmpty},
+    /// @dev Emits {TenderCreated} (and {TenderNotice} for a contract agency). Reverts with
+    /// {RegistryNotAgency}, {RegistryTextEmpty},
     /// {RegistryTextTooLong}, {RegistryTokenNotAccepted},
     /// {RegistryInvalidAmounts}, {RegistryBudgetAboveCap}, {RegistryInvalidDeadlines},
     /// {RegistryBiddingPeriodTooShort}, {RegistryRevealPeriodTooShort},
@@ -185,6 +192,7 @@ contract Registry {
         _phase.tenderCount = uint64(id);
         _agencies[msg.sender] = AgencyRecord(true, agency.tenderCount + 1, uint64(id));
         emit TenderCreated(id, tender, msg.sender, keccak256(bytes(notice)), plan);
+        if (msg.sender.code.length != 0) emit TenderNotice(id, notice);
         Tender(tender).initialize();
     }
 

@@ -215,6 +215,15 @@ class Action:
         return keccak(b"\x19" + message.version + message.header + message.body)
 
 
+#: The most texts (reasons, reports) one proposal bundle carries.
+MAX_TEXTS = 4
+
+
+def _names(data: bytes, digest: bytes) -> bool:
+    """Whether calldata ``data`` holds ``digest`` as one of its 32-byte argument words."""
+    return any(data[i : i + 32] == digest for i in range(4, len(data) - 31, 32))
+
+
 @dataclass
 class Proposal:
     """A proposal bundle: an action for one consortium on one chain, and its signatures.
@@ -234,8 +243,20 @@ class Proposal:
     texts: dict[str, str] = field(default_factory=dict)
 
     def add_text(self, text: str) -> bytes:
-        """Carry ``text`` in the bundle; returns its hash (what the action should name)."""
+        """Carry ``text`` in the bundle; returns its hash.
+
+        Raises:
+            ProcurechainError: the action does not name the text's hash (a bundle carries
+                only the words of its own decision), or it already carries the most texts.
+        """
         digest = keccak(text=text)
+        if not _names(self.action.data, digest):
+            raise ProcurechainError(
+                f"the action does not name the text {text[:40]!r} (hash 0x{digest.hex()}); "
+                "a bundle carries only the texts its decision names"
+            )
+        if len(self.texts) >= MAX_TEXTS and "0x" + digest.hex() not in self.texts:
+            raise ProcurechainError(f"a bundle carries at most {MAX_TEXTS} texts")
         self.texts["0x" + digest.hex()] = text
         return digest
 
@@ -311,7 +332,10 @@ class Proposal:
                         f"{source}: a text does not match its hash {digest}; ask the proposer "
                         "for the original file"
                     )
-                proposal.texts[digest] = text
+                try:
+                    proposal.add_text(text)
+                except ProcurechainError as err:
+                    raise ProcurechainError(f"{source}: {err}") from err
             recorded_hash = _hex_bytes(document["actionHash"], "actionHash")
             entries = document.get("signatures", [])
             if not isinstance(entries, list):

@@ -23,6 +23,7 @@ from procurechain import inputs, network
 from procurechain.calls import call_from_signature
 from procurechain.cli import Command, Group, one_line_errors
 from procurechain.deployments import contract_at, deployed
+from procurechain.record import notice as nt
 from procurechain.record.content import publish_text
 
 consortium_option = click.option(
@@ -193,6 +194,8 @@ def status(bundle: Path) -> None:
     proposal = cs.Proposal.load(bundle)
     state = cs.status(proposal, _consortium_of(proposal))
     click.echo(f"{proposal.description or 'proposal'}  (nonce {proposal.action.nonce})")
+    for digest, text in proposal.texts.items():  # checked against the action when loaded
+        click.echo(f"  in the decision's words (hash {digest[:10]}…): {nt.printable(text)}")
     required = cs.role_names(state.required_roles)
     click.echo(
         f"  needs {state.threshold} approvals; required roles: {', '.join(required) or 'none'}"

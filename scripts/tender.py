@@ -99,7 +99,8 @@ def _notice_with_milestones(notice: nt.Notice, milestones: tuple[str, ...]) -> n
                 f"{notice.milestones[n]!r}; drop the title from the option or fix the notice"
             )
     final = tuple(t or notice.milestones[n] for n, t in enumerate(titles))
-    return dataclasses.replace(notice, milestones=final)
+    # the titles from the options pass the same checks as the file's
+    return nt.parse(dataclasses.replace(notice, milestones=final).as_dict())
 
 
 def _parse_milestone(text: str, index: int, title: str) -> td.Milestone:

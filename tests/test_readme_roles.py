@@ -88,7 +88,9 @@ def test_every_role_from_the_readme(env, ape_run, chain, accounts):
     ape_run("tender", "propose-award", tender, winner, "--reasons", reasons, "--out", str(award))
     for index in (1, 3, 5):
         ape_run("consortium", "sign", str(award), "--account", f"TEST::{index}")
-    assert "ready to execute" in out_of(ape_run("consortium", "status", str(award)))
+    status = out_of(ape_run("consortium", "status", str(award)))
+    assert "ready to execute" in status and "in the decision's words" in status
+    assert reasons in status  # signers read the reasons they sign for
     ape_run("consortium", "execute", str(award), "--account", "TEST::1")
 
     # Supplier accepts; the agreement exists

@@ -16,7 +16,7 @@ Two sources, both on the chain, nothing from the publisher's files:
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from eth_abi import decode
@@ -42,6 +42,7 @@ _CREATE_TENDER = (
     "uint16)),(uint16,uint32,bytes32)[],string)"
 )
 _SELECTOR = keccak(text=_CREATE_TENDER)[:4]
+_NOTICE_TOPIC = keccak(text="TenderNotice(uint256,string)")
 _ARGS = [
     "(address,uint256,uint256,uint40,uint40,uint32,uint8,(uint16,uint32,uint16,uint16))",
     "(uint16,uint32,bytes32)[]",
@@ -68,7 +69,11 @@ def text_of(texts: Mapping[str, Any], hash_: str) -> str | None:
     """The published text whose keccak-256 is ``hash_`` (0x hex), or None if nobody
     published it (``texts``: :attr:`~procurechain.audit.AuditLog.texts`)."""
     entry = texts.get(hash_.lower())
-    return None if entry is None else str(entry.args["text"])
+    if entry is None:
+        return None
+    text = str(entry.args["text"])
+    # invalid UTF-8 was read as U+FFFD: such a text is not the one the hash names
+    return text if "0x" + keccak(text.encode("utf-8")).hex() == hash_.lower() else None
 
 
 def publish_text(registry: Any, account: Any, text: str) -> bytes:
@@ -107,22 +112,44 @@ def publish_text(registry: Any, account: Any, text: str) -> bytes:
 
 
 def _calls(trace: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
-    yield trace
-    for inner in trace.get("calls") or ():
-        yield from _calls(inner)
+    """Every call frame of a callTracer trace, without recursion (a trace can nest as deep
+    as the gas allows)."""
+    stack = [trace]
+    while stack:
+        frame = stack.pop()
+        yield frame
+        stack.extend(reversed(frame.get("calls") or ()))
 
 
 def _notice_in(data: bytes, expected: bytes) -> bytes | None:
     if data[:4] != _SELECTOR:
         return None
-    try:
-        _, _, raw = decode(_ARGS, data[4:])
+    try:  # not strict: Solidity takes non-zero padding, and the hash is the check anyway
+        _, _, raw = decode(_ARGS, data[4:], strict=False)
     except Exception:  # not our call after all (a selector clash): keep looking
         return None
     return bytes(raw) if keccak(bytes(raw)) == expected else None
 
 
+def _logged(web3: Any, tx: str, registry: str, expected: bytes) -> bytes | None:
+    """The notice from a ``TenderNotice`` log of ``registry`` in ``tx`` (a contract agency)."""
+    for item in web3.eth.get_transaction_receipt(tx)["logs"]:
+        topics = [bytes(t) for t in item["topics"]]
+        if str(item["address"]).lower() != registry.lower() or topics[:1] != [_NOTICE_TOPIC]:
+            continue
+        try:
+            (raw,) = decode(["bytes"], bytes(item["data"]), strict=False)
+        except Exception:  # not a well-formed log of ours: keep looking
+            continue
+        if keccak(bytes(raw)) == expected:
+            return bytes(raw)
+    return None
+
+
 def _find(web3: Any, tx: str, registry: str, expected: bytes) -> tuple[bytes | None, str]:
+    logged = _logged(web3, tx, registry, expected)
+    if logged is not None:
+        return logged, ""
     transaction = web3.eth.get_transaction(tx)
     to = str(transaction.get("to") or "").lower()
     if to == registry.lower():
@@ -131,12 +158,16 @@ def _find(web3: Any, tx: str, registry: str, expected: bytes) -> tuple[bytes | N
             return found, ""
     try:
         trace = web3.provider.make_request("debug_traceTransaction", [tx, {"tracer": "callTracer"}])
+    except RecursionError:
+        return None, "the notice is inside a call trace too deep to read"
     except Exception as err:  # a node without traces: say so, the reader shows it
         return None, f"the notice is inside a contract call and the node has no traces ({err})"
     result = trace.get("result") if isinstance(trace, Mapping) else None
     if not isinstance(result, Mapping):
         return None, "the notice is inside a contract call and the node has no traces"
     for call in _calls(result):
+        if call.get("error"):
+            continue  # a reverted call published nothing
         if str(call.get("to", "")).lower() == registry.lower():
             found = _notice_in(bytes.fromhex(str(call.get("input", "0x"))[2:]), expected)
             if found is not None:
@@ -166,9 +197,10 @@ def notice_of(tender: Any) -> OnChainNotice:
     )
     if not logs:
         raise ProcurechainError(f"registry {registry} never published tender {tender.address}")
-    expected = bytes(logs[0]["data"])[:32]
+    expected, plan = decode(["bytes32", "(uint16,uint32,bytes32)[]"], bytes(logs[0]["data"]))
     raw, problem = _find(web3, "0x" + bytes(logs[0]["transactionHash"]).hex(), registry, expected)
-    reading = nt.read(raw) if raw is not None else None
+    steps = [{"descriptionHash": "0x" + bytes(step[2]).hex()} for step in plan]
+    reading = _against_plan(nt.read(raw), steps) if raw is not None else None
     return OnChainNotice("0x" + expected.hex(), reading, problem)
 
 
@@ -209,10 +241,26 @@ def notices(log: Any) -> dict[str, OnChainNotice]:
     found: dict[str, OnChainNotice] = {}
     for entry in log.of("TenderCreated"):
         expected = str(entry.args["noticeHash"])
-        raw, problem = _find(web3, entry.tx, log.registry, bytes.fromhex(expected[2:]))
-        reading = nt.read(raw) if raw is not None else None
+        try:
+            raw, problem = _find(web3, entry.tx, log.registry, bytes.fromhex(expected[2:]))
+            reading = _against_plan(nt.read(raw), entry.args["plan"]) if raw is not None else None
+        except Exception as err:  # one tender's notice never stops the others' reading
+            reading, problem = None, f"the notice could not be read ({type(err).__name__})"
         found[entry.args["tender"]] = OnChainNotice(expected, reading, problem)
     return found
+
+
+def _against_plan(reading: nt.Reading, plan: list[dict[str, Any]]) -> nt.Reading:
+    """The reading with its milestone titles kept only if they are the plan's: one per
+    milestone, each the one whose hash the plan carries (``descriptionHash``)."""
+    notice = reading.notice
+    if notice is None or not notice.milestones:
+        return reading
+    hashes = ["0x" + keccak(text=title).hex() for title in notice.milestones]
+    if hashes == [str(step["descriptionHash"]).lower() for step in plan]:
+        return reading
+    problem = "the notice's milestone titles are not the plan's (their hashes differ)"
+    return nt.Reading(reading.text, replace(notice, milestones=()), (*reading.problems, problem))
 
 
 def notice_lines(found: OnChainNotice, *, verify: bool = False) -> list[str]:
@@ -223,7 +271,7 @@ def notice_lines(found: OnChainNotice, *, verify: bool = False) -> list[str]:
         return [f"notice: not found ({found.problem}); its hash is {found.hash}"]
     notice = found.reading.notice
     if notice is None:
-        raw = ascii(found.reading.text[:200])
+        raw = nt.printable(found.reading.text[:200])
         return [
             f"notice: on the chain (hash {found.hash}) but not readable: "
             + "; ".join(found.reading.problems),

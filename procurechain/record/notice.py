@@ -51,6 +51,7 @@ __all__ = [
     "Reading",
     "ipfs_url",
     "load",
+    "printable",
     "read",
     "sha256_of",
 ]
@@ -192,23 +193,37 @@ def _code(value: str, codelist: str, where: str, key: str) -> str:
 
 
 def _quantity(value: Any, where: str) -> Decimal:
+    ok = isinstance(value, int | float | str) and not isinstance(value, bool)
     try:
-        quantity = Decimal(str(value)) if not isinstance(value, bool) else Decimal("NaN")
+        quantity = Decimal(str(value)[:64]) if ok else Decimal("NaN")
     except InvalidOperation:
         quantity = Decimal("NaN")
-    if not quantity.is_finite() or quantity <= 0:
-        raise NoticeError(f"{where}: `quantity` {value!r} is not a positive number")
+    # bounded: a quantity like 1E+999999999 would make every later int() of it hang
+    if not quantity.is_finite() or quantity <= 0 or not -9 <= quantity.adjusted() <= 15:
+        shown = repr(value)[:40] if ok else type(value).__name__
+        raise NoticeError(
+            f"{where}: `quantity` {shown} is not a positive number below 10^16 "
+            "with at most 9 decimals"
+        )
     return quantity
+
+
+def _only(data: Mapping[str, Any], keys: set[str], where: str) -> None:
+    unknown = set(data) - keys
+    if unknown:
+        raise NoticeError(f"{where}: unknown field(s) {', '.join(sorted(map(str, unknown)))}")
 
 
 def _item(data: Any, where: str) -> Item:
     if not isinstance(data, Mapping):
         raise NoticeError(f"{where} is not a table of description, quantity, unit, classification")
+    _only(data, {"description", "quantity", "unit", "classification"}, where)
     classification = data.get("classification")
     if not isinstance(classification, Mapping):
         raise NoticeError(
             f"{where}: `classification` is missing; give its scheme and id (e.g. CPV 39113300)"
         )
+    _only(classification, {"scheme", "id", "description"}, f"{where}, classification")
     scheme = _code(
         _text(classification, "scheme", where), "itemClassificationScheme.csv", where, "scheme"
     )
@@ -222,6 +237,15 @@ def _item(data: Any, where: str) -> Item:
             _text(classification, "id", where, limit=_TITLE_CHARS),
             _text(classification, "description", where, limit=_TITLE_CHARS) if label else "",
         ),
+    )
+
+
+def printable(text: str) -> str:
+    """``text`` with every control or format character (terminal escapes, bidi overrides)
+    written as ``\\uXXXX``, so on-chain text shows as text and never drives a terminal."""
+    return "".join(
+        f"\\u{ord(c):04x}" if unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co") else c
+        for c in text
     )
 
 
@@ -258,6 +282,9 @@ def sha256_of(path: Path) -> str:
 def _document(data: Any, where: str, folder: Path | None) -> Document:
     if not isinstance(data, Mapping):
         raise NoticeError(f"{where} is not a table of title, type, url, sha256 (or file)")
+    _only(data, {"title", "type", "format", "url", "sha256", "file"}, where)
+    if folder is None and "file" in data:
+        raise NoticeError(f"{where}: `file` is only read from a notice file; give `sha256`")
     local = data.get("file")
     given = data.get("sha256")
     if given is not None:
@@ -293,9 +320,9 @@ def _document(data: Any, where: str, folder: Path | None) -> Document:
 
 def _list(data: Mapping[str, Any], key: str, where: str) -> list[Any]:
     value = data.get(key, [])
-    if not isinstance(value, list):
+    if not isinstance(value, list | tuple):
         raise NoticeError(f"{where}: `{key}` must be a list")
-    return value
+    return list(value)
 
 
 def parse(data: Any, *, folder: Path | None = None, where: str = "the notice") -> Notice:
@@ -311,9 +338,7 @@ def parse(data: Any, *, folder: Path | None = None, where: str = "the notice") -
     """
     if not isinstance(data, Mapping):
         raise NoticeError(f"{where} is not a table with title, description, items")
-    unknown = set(data) - {"title", "description", "category", "items", "documents", "milestones"}
-    if unknown:
-        raise NoticeError(f"{where}: unknown field(s) {', '.join(sorted(map(str, unknown)))}")
+    _only(data, {"title", "description", "category", "items", "documents", "milestones"}, where)
     items = _list(data, "items", where)
     if not items:
         raise NoticeError(f"{where}: list at least one item (what is bought, how many, unit)")
@@ -337,6 +362,36 @@ def parse(data: Any, *, folder: Path | None = None, where: str = "the notice") -
     )
 
 
+class _StrictLoader(yaml.SafeLoader):
+    """Safe YAML without aliases (a few lines of anchors can expand to gigabytes) and
+    without duplicate keys (two readers could take two different values)."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(
+                None, None, "aliases (*name) are not allowed in a notice", event.start_mark
+            )
+        return super().compose_node(parent, index)
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        keys = [self.construct_object(key, deep=deep) for key, _ in node.value]
+        for key in keys:
+            if keys.count(key) > 1:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"the key {key!r} appears twice", node.start_mark
+                )
+        return super().construct_mapping(node, deep=deep)
+
+
+def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [key for key, _ in pairs]
+    duplicates = sorted({key for key in keys if keys.count(key) > 1})
+    if duplicates:
+        raise NoticeError(f"the key(s) {', '.join(duplicates)} appear twice in one table")
+    return dict(pairs)
+
+
 def load(path: Path) -> Notice:
     """The notice file at ``path`` (YAML or JSON), with its document files hashed.
 
@@ -344,7 +399,7 @@ def load(path: Path) -> Notice:
         NoticeError: the file is missing, not YAML/JSON, or its notice is not publishable.
     """
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_StrictLoader)
     except FileNotFoundError as err:
         raise NoticeError(f"notice file {str(path)!r} does not exist") from err
     except (UnicodeDecodeError, yaml.YAMLError) as err:
@@ -363,11 +418,15 @@ def read(raw: bytes | str) -> Reading:
     if text.encode("utf-8") != data:
         problems.append("the notice is not valid UTF-8")
     try:
-        decoded = json.loads(text)
-    except ValueError:
+        decoded = json.loads(text, object_pairs_hook=_pairs)
+    except NoticeError as err:
+        return Reading(text, None, (*problems, str(err)))
+    except (ValueError, RecursionError):  # nesting deeper than the parser goes is not a notice
         return Reading(text, None, (*problems, "the notice is not JSON"))
     try:
         notice = parse(decoded)
     except NoticeError as err:
         return Reading(text, None, (*problems, str(err)))
+    except RecursionError:
+        return Reading(text, None, (*problems, "the notice nests too deeply"))
     return Reading(text, notice, tuple(problems))
