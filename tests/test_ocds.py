@@ -406,9 +406,9 @@ def test_release_and_record_packages_validate_offline(case):
 
 
 def test_libcoveocds_reports_no_error_and_no_warning(case):
-    """The community's Data Review Tool library, offline (``procurechain.record.cove``, from
-    the cove branch: skipped until it is merged)."""
-    cove = pytest.importorskip("procurechain.record.cove")
+    """The community's Data Review Tool library, offline (``procurechain.record.cove``)."""
+    from procurechain.record import cove
+
     _, _, export = case
     for package in (
         export.combined,
