@@ -37,6 +37,7 @@ __all__ = [
     "duration",
     "money",
     "time_left",
+    "token_from",
     "token_of",
     "units",
     "when",
@@ -175,16 +176,21 @@ class Token:
 
 def token_of(token: Any) -> Token:
     """The symbol and decimals of the ERC-20 at ``token`` (an address or an Ape contract),
-    read from the connected chain.
-
-    A token whose ``symbol()`` cannot be read (none, or a ``bytes32`` one) is called
-    :data:`FALLBACK_SYMBOL`; one whose ``decimals()`` cannot be read shows base units
-    (decimals 0).
-    """
+    read from the connected chain (see :func:`token_from`)."""
     from procurechain.deployments import typed
 
     address = str(getattr(token, "address", token))
-    contract = typed("DemoStablecoin", address)  # the standard ERC-20 views
+    return token_from(typed("DemoStablecoin", address), address)  # the standard ERC-20 views
+
+
+def token_from(contract: Any, address: str = "") -> Token:
+    """The symbol and decimals an ERC-20 ``contract`` (anything with ``symbol()`` and
+    ``decimals()`` views) reports.
+
+    A token whose ``symbol()`` cannot be read (none, or a ``bytes32`` one) is called
+    :data:`FALLBACK_SYMBOL`; one whose ``decimals()`` cannot be read shows its amounts as
+    ``base units`` (decimals 0), so no amount is ever shown scaled by a guess.
+    """
     try:
         symbol = str(contract.symbol())
     except Exception:  # no symbol(), or not a string: the amount still reads
@@ -192,7 +198,7 @@ def token_of(token: Any) -> Token:
     try:
         decimals = int(contract.decimals())
     except Exception:  # no decimals(): base units, said plainly
-        decimals, symbol = 0, "base units"
+        return Token("base units", 0, address)
     return Token(symbol, decimals if 0 <= decimals <= 255 else 0, address)
 
 
