@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 import click
 from ape.cli import ConnectedProviderCommand
 
-from procurechain import inputs
+from procurechain import display, inputs
 from procurechain.calls import Call
 from procurechain.errors import describe
 
@@ -99,6 +99,8 @@ def write_proposal(consortium: Any, call: Call, out: Path) -> None:
     click.echo(f"Proposed: {call.description}")
     click.echo(f"  bundle {out}  action hash 0x{proposal.action_hash.hex()}")
     click.echo(f"  target {call.target}  calldata 0x{call.data.hex()}")
+    deadline = proposal.action.deadline
+    click.echo(f"  can be executed until {display.deadline(deadline, display.chain_now())}")
     click.echo(f"  next: each signer runs `ape run consortium sign {out} --account ...`")
 
 

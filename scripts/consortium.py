@@ -19,7 +19,7 @@ from ape.cli import account_option
 from eth_utils import keccak
 
 from procurechain import consortium as cs
-from procurechain import inputs, network
+from procurechain import display, inputs, network
 from procurechain.calls import call_from_signature
 from procurechain.cli import Command, Group, one_line_errors
 from procurechain.deployments import contract_at, deployed
@@ -50,9 +50,9 @@ def _check_open(proposal: cs.Proposal, consortium: object) -> cs.ProposalStatus:
             "superseded; nothing to sign or approve (the bundle is unchanged)"
         )
     if state.expired:
+        expired = display.deadline(proposal.action.deadline, display.chain_now())
         raise click.ClickException(
-            f"the proposal expired at {proposal.action.deadline}; propose it again (the bundle is "
-            "unchanged)"
+            f"the proposal expired at {expired}; propose it again (the bundle is unchanged)"
         )
     return state
 
@@ -129,6 +129,8 @@ def propose(
     proposal.save(out)
     click.echo(f"Proposed {call.description} as {out}")
     click.echo(f"  action hash 0x{proposal.action_hash.hex()}  nonce {proposal.action.nonce}")
+    expires = display.deadline(proposal.action.deadline, display.chain_now())
+    click.echo(f"  can be executed until {expires}")
 
 
 @cli.command(cls=Command)
@@ -192,6 +194,8 @@ def status(bundle: Path) -> None:
     proposal = cs.Proposal.load(bundle)
     state = cs.status(proposal, _consortium_of(proposal))
     click.echo(f"{proposal.description or 'proposal'}  (nonce {proposal.action.nonce})")
+    expires = display.deadline(proposal.action.deadline, display.chain_now())
+    click.echo(f"  {'expired' if state.expired else 'can be executed until'} {expires}")
     required = cs.role_names(state.required_roles)
     click.echo(
         f"  needs {state.threshold} approvals; required roles: {', '.join(required) or 'none'}"
