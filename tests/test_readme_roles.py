@@ -39,6 +39,7 @@ def test_every_role_from_the_readme(env, ape_run, chain, accounts):
     # Deployer (a second deployment, even from a file, is refused while one is live)
     out = out_of(ape_run("deploy", "--account", "TEST::0"))
     assert "Consortium: 3 of 5" in out
+    assert "Token: dUSD (6 decimals); budgets up to 100,000.00 dUSD in this rollout phase" in out
     again = ape_run(
         "deploy", "--config", "deploy/example.yaml", "--account", "TEST::0", expect_ok=False
     )
@@ -57,7 +58,7 @@ def test_every_role_from_the_readme(env, ape_run, chain, accounts):
         )
     )  # fmt: skip
     listing = out_of(ape_run("tender", "list"))
-    tender = re.search(r"0x[0-9a-fA-F]{40}", listing).group(0)
+    tender = re.search(r"(?<!-)0x[0-9a-fA-F]{40}", listing).group(0)
     assert "bidding" in listing
 
     # Bidders (one with a permit, one after the approval the command asks for)
@@ -99,7 +100,8 @@ def test_every_role_from_the_readme(env, ape_run, chain, accounts):
     ape_run("bid", "withdraw-bond", tender, "--account", "TEST::7")
 
     # Agency funds by permit; supplier delivers; the auditor's decision is a bundle
-    ape_run("agreement", "fund", agreement, "--permit", "--account", "TEST::1")
+    out = out_of(ape_run("agreement", "fund", agreement, "--permit", "--account", "TEST::1"))
+    assert "funded with 42,500.00 dUSD in 0x" in out
     note = env / "delivery-note.pdf"
     note.write_bytes(b"20 benches delivered")
     ape_run(
@@ -112,6 +114,8 @@ def test_every_role_from_the_readme(env, ape_run, chain, accounts):
         ape_run("consortium", "sign", str(accept), "--account", f"TEST::{index}")
     status = out_of(ape_run("consortium", "status", str(accept)))
     assert "still needs a signer with role auditor" in status
+    # what signers read: token units, not base units (40% of 42,500 less 5% retention)
+    assert "on time): pay the supplier 16,150.00 dUSD, 850.00 dUSD held as retention" in status
     ape_run("consortium", "sign", str(accept), "--account", "TEST::2")
     ape_run("consortium", "execute", str(accept), "--account", "TEST::2")
 
@@ -142,7 +146,8 @@ def test_every_role_from_the_readme(env, ape_run, chain, accounts):
     assert "your bid: valid" in out_of(ape_run("bid", "status", tender, "--account", "TEST::6"))
     assert "tender" in out_of(ape_run("tender", "show", tender)).lower()
     out = out_of(ape_run("agreement", "withdraw", agreement, "--account", "TEST::6"))
-    assert "withdrawn" in out
+    # 16,150 for milestone 1, then 80% of 17,000 less 5% retention for milestone 2
+    assert f"withdrawn 29,070.00 dUSD to {accounts[6].address}" in out
     assert token.balanceOf(accounts[6]) > 1_000 * DUSD - 500 * DUSD
 
 
