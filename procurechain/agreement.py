@@ -624,8 +624,8 @@ def resolve_call(agreement: Any, index: int, supplier_bps: int, reason_hash: byt
         description=(
             f"resolve the dispute on milestone {index} of agreement {contract.address}, "
             f"{supplier_bps / 100:g}% to the supplier: pay the supplier {money(paid)}, "
-            f"{money(retention)} held as retention, {money(penalty)} late penalty and "
-            f"{money(amount - share)} refund to the buyer"
+            f"{money(retention)} held as retention, {money(amount - share)} back to the buyer"
+            + (f" and {money(penalty)} late penalty to the buyer" if penalty else "")
         ),
     )
 

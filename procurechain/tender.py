@@ -360,7 +360,7 @@ class TenderStatus:
         ]
         if self.awardee:
             accept = self.deadline(self.accept_deadline or 0)
-            rows.append(("awardee", f"{self.awardee} (accept by {accept})"))
+            rows.append(("awardee", f"{self.awardee}, accept by {accept}"))
         if self.agreement:
             rows.append(("agreement", self.agreement))
         return [f"{label:>17}: {value}" for label, value in rows]

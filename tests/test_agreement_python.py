@@ -68,8 +68,8 @@ def test_a_whole_agreement_through_the_library(agreement, parties, tusd):
     resolve = escrow.resolve_call(agreement, 1, 5_000, REASON)
     assert resolve.description == (
         f"resolve the dispute on milestone 1 of agreement {agreement.address}, 50% to the "
-        "supplier: pay the supplier 0.190001 dUSD, 0.01 dUSD held as retention, 0.00 dUSD late "
-        "penalty and 0.200001 dUSD refund to the buyer"
+        "supplier: pay the supplier 0.190001 dUSD, 0.01 dUSD held as retention, 0.200001 dUSD "
+        "back to the buyer"
     )
     execute(resolve, consortium)
     report = escrow.status(agreement)
