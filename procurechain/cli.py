@@ -134,3 +134,16 @@ def parse_amount(
             ``maximum`` base units (one line naming ``what``).
     """
     return inputs.amount(text, decimals, what, maximum=maximum)
+
+
+def quiet_for_json() -> None:
+    """Keep standard output for the JSON alone when ``--json`` is on the command line: Ape
+    prints its own INFO lines there (``Connecting to ...``) as it connects, which is after a
+    script is loaded and before its command runs. Call it when the script is loaded (Ape reads
+    its ``-v`` from ``sys.argv`` the same way, ahead of click)."""
+    import sys
+
+    from ape.logging import logger
+
+    if "--json" in sys.argv[1:]:
+        logger.set_level("WARNING")

@@ -24,6 +24,7 @@ from procurechain.cli import (
     one_line_errors,
     out_option,
     parse_amount,
+    quiet_for_json,
     write_proposal,
 )
 from procurechain.deployments import contract_at
@@ -66,6 +67,7 @@ def _table(rows: list[tuple[str, ...]]) -> list[str]:
 
 
 agreement_argument = click.argument("agreement")
+quiet_for_json()  # `agreement status --json`: standard output is the JSON alone
 reason_option = click.option(
     "--reason", required=True, help="the written reasons as text, or @FILE; its hash is recorded"
 )

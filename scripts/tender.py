@@ -31,6 +31,7 @@ from procurechain.cli import (
     one_line_errors,
     out_option,
     parse_amount,
+    quiet_for_json,
     write_proposal,
 )
 from procurechain.deployments import contract_at, deployed
@@ -46,6 +47,7 @@ consortium_option = click.option(
     help="Consortium (default: the manifest's).",
 )
 tender_argument = click.argument("tender_address", metavar="TENDER")
+quiet_for_json()  # `tender show --json`: standard output is the JSON alone
 MAX_AMOUNT = 2**88 - 1  # the Registry's bound on budgets and bonds
 MAX_MILESTONES = 32  # the Registry's bound on a plan
 UINT32_MAX = 2**32 - 1  # acceptance window, warranty and due offsets are uint32 seconds

@@ -3,6 +3,7 @@ node: deployer, agency, bidders, consortium signers, supplier, auditor/citizen.
 
 Only the devnet clock is moved in-process (the README's users wait days in real life)."""
 
+import json
 import re
 
 import pytest
@@ -143,6 +144,9 @@ def test_every_role_from_the_readme(env, ape_run, chain, accounts):
     status = out_of(ape_run("agreement", "status", agreement))
     assert "accepted" in status
     assert "resolved" in status
+    document = json.loads(ape_run("agreement", "status", agreement, "--json").stdout)
+    assert document["price"] == 42_500 * DUSD and document["price_display"] == "42,500.00 dUSD"
+    assert [m["paid"] for m in document["milestones"][:2]] == [16_150 * DUSD, 12_920 * DUSD]
     assert "your bid: valid" in out_of(ape_run("bid", "status", tender, "--account", "TEST::6"))
     assert "tender" in out_of(ape_run("tender", "show", tender)).lower()
     out = out_of(ape_run("agreement", "withdraw", agreement, "--account", "TEST::6"))

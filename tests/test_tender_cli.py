@@ -119,8 +119,7 @@ def test_a_tender_from_the_command_line(
     assert f"lowest valid bid: {bidder_a.address} at 45,000.00 dUSD" in out
     assert re.search(rf"  bidding until: {when(bidding)} \(2 days( \d+ h)? ago\)", out), out
     assert re.search(r"         award by: \S+Z \(in \d+ days", out), out
-    printed = ape_run("tender", "show", str(tender.address), "--json").stdout
-    shown = json.loads(printed[printed.index("{") :])  # after Ape's own "INFO: Connecting"
+    shown = json.loads(ape_run("tender", "show", str(tender.address), "--json").stdout)
     # --json: the exact integers, with the human form beside each (never instead)
     assert shown["budget"] == 50_000 * DUSD and shown["budget_display"] == "50,000.00 dUSD"
     assert shown["leader_price"] == 45_000 * DUSD
