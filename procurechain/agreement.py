@@ -10,13 +10,13 @@ nothing is sent that the contract would reject; such a failure raises
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
 
 from eth_utils import keccak, to_checksum_address
 
-from procurechain import inputs, network
+from procurechain import display, inputs, network
 from procurechain.calls import Call, call_of
 from procurechain.deployments import typed
 from procurechain.errors import ProcurechainError, describe, register_sentences
@@ -161,6 +161,8 @@ class AgreementReport:
         owed: ``escrowed + retention_held + credits``.
         warranty_ends_at: when the warranty ends (0 until every milestone is settled).
         milestones: every milestone in plan order.
+        unit: the token's symbol and decimals (how amounts read).
+        now: the chain's clock when it was read (for the time left).
     """
 
     address: str
@@ -177,6 +179,56 @@ class AgreementReport:
     owed: int
     warranty_ends_at: int
     milestones: list[MilestoneReport]
+    unit: display.Token = field(default_factory=lambda: display.Token("base units", 0))
+    now: int | None = None
+
+    def money(self, amount: int) -> str:
+        """An amount of the agreement's token as people read it (``16,150.00 dUSD``)."""
+        return self.unit.money(amount)
+
+    def as_json(self) -> dict[str, Any]:
+        """The report for ``--json``: exact integers (base units, unix seconds), each amount
+        and time with its human form beside it (``price`` and ``price_display``)."""
+        unit = self.unit
+
+        def moment(name: str, value: int) -> dict[str, Any]:
+            return {name: value, f"{name}_display": display.when(value) if value else None}
+
+        return {
+            "agreement": self.address,
+            "status": self.status.name.lower(),
+            "consortium": self.consortium,
+            "buyer": self.buyer,
+            "supplier": self.supplier,
+            "token": self.token,
+            "symbol": unit.symbol,
+            "decimals": unit.decimals,
+            **unit.fields("price", self.price),
+            **unit.fields("balance", self.balance),
+            **unit.fields("escrowed", self.escrowed),
+            **unit.fields("retention_held", self.retention_held),
+            **unit.fields("credits", self.credits),
+            **unit.fields("owed", self.owed),
+            **moment("warranty_ends_at", self.warranty_ends_at),
+            **moment("now", self.now or 0),
+            "milestones": [
+                {
+                    "index": m.index,
+                    "state": m.state.name.lower(),
+                    **unit.fields("amount", m.amount),
+                    **moment("due_date", m.due_date),
+                    **moment("submitted_at", m.submitted_at),
+                    "days_late": m.days_late,
+                    **unit.fields("paid", m.paid),
+                    **unit.fields("penalty", m.penalty),
+                    **unit.fields("retention", m.retention),
+                    **unit.fields("refunded", m.refunded),
+                    "description_hash": "0x" + m.description_hash.hex(),
+                    "evidence_hash": "0x" + m.evidence_hash.hex(),
+                }
+                for m in self.milestones
+            ],
+        }
 
 
 def _chain_now() -> int:
@@ -267,6 +319,8 @@ def status(agreement: Any) -> AgreementReport:
         owed=contract.owed(),
         warranty_ends_at=contract.warrantyEndsAt(),
         milestones=milestones,
+        unit=display.token_from(_token(contract), str(contract.token())),
+        now=_chain_now(),
     )
 
 
@@ -340,12 +394,15 @@ def fund(
         raise ProcurechainError(f"{buyer.address} is not the buyer: fund with {contract.buyer()}")
     price = contract.price()
     pull = price if amount is None else amount
-    if pull < price:
-        raise ProcurechainError(f"fund at least the price {price}, not {pull}")
     token = _token(contract)
+    money = display.token_from(token).money
+    if pull < price:
+        raise ProcurechainError(f"fund at least the price {money(price)}, not {money(pull)}")
     balance = token.balanceOf(buyer.address)
     if balance < pull:
-        raise ProcurechainError(f"the buyer holds {balance}, {pull} is needed: top it up first")
+        raise ProcurechainError(
+            f"the buyer holds {money(balance)}, {money(pull)} is needed: top it up first"
+        )
     if use_permit:
         deadline = permit_deadline or _chain_now() + 3600
         v, r, s = sign_permit(token, buyer, str(contract.address), pull, deadline)
@@ -357,7 +414,8 @@ def fund(
         return contract.fund(pull, sender=buyer)
     except Exception as err:
         raise ProcurechainError(
-            f"the approval of {pull} went through (tx {approval.txn_hash}) but funding failed: "
+            f"the approval of {money(pull)} went through (tx {approval.txn_hash}) but funding "
+            "failed: "
             f"{describe(err)}; fix that and fund again (the approval is reused)"
         ) from err
 
@@ -456,9 +514,11 @@ def release_retention(agreement: Any, account: Any) -> Any:
     _require_status(contract, AgreementStatus.ACTIVE, "release the retention")
     settled, count = contract.settledCount(), contract.milestoneCount()
     ends = contract.warrantyEndsAt()
-    if settled < count or chain.pending_timestamp < ends:
+    now = int(chain.pending_timestamp)
+    if settled < count or now < ends:
+        ending = f"ends at {display.deadline(ends, now)}" if ends else "has not started"
         raise ProcurechainError(
-            f"{settled} of {count} milestones are settled and the warranty ends at {ends}: "
+            f"{settled} of {count} milestones are settled and the warranty {ending}: "
             "release the retention after that"
         )
     return contract.releaseRetention(sender=account)
@@ -482,13 +542,19 @@ def accept_call(agreement: Any, index: int) -> Call:
     _require_status(contract, AgreementStatus.ACTIVE, "accept")
     _require_milestone(contract, index, (MilestoneState.SUBMITTED,), "accept")
     paid, penalty, retention = contract.quoteAcceptance(index)
+    m = contract.milestone(index)
+    money = display.token_from(_token(contract)).money
+    late = _days_late(int(m.submittedAt), int(m.dueDate))
+    timing = f"{late} day{'s' if late != 1 else ''} late" if late else "on time"
+    fine = f"{money(penalty)} late penalty to the buyer" if penalty else "no late penalty"
     return call_of(
         contract,
         "acceptMilestone",
         index,
         description=(
-            f"accept milestone {index} of agreement {contract.address}: pay the supplier {paid}, "
-            f"penalty {penalty} to the buyer, retention {retention} held"
+            f"accept milestone {index} of agreement {contract.address} (due "
+            f"{display.when(int(m.dueDate))}, delivered {timing}): pay the supplier "
+            f"{money(paid)}, {money(retention)} held as retention, {fine}"
         ),
     )
 
@@ -544,9 +610,11 @@ def resolve_call(agreement: Any, index: int, supplier_bps: int, reason_hash: byt
     _require_status(contract, AgreementStatus.ACTIVE, "resolve")
     _require_milestone(contract, index, (MilestoneState.DISPUTED,), "resolve")
     reason = _require_hash(reason_hash, "reason hash")
-    amount = contract.milestone(index).amount
+    m = contract.milestone(index)
+    amount = int(m.amount)
     share = amount * supplier_bps // BPS
-    retention = share * contract.terms().retentionBps // BPS
+    paid, penalty, retention = _split(contract, m, share)
+    money = display.token_from(_token(contract)).money
     return call_of(
         contract,
         "resolveDispute",
@@ -554,10 +622,23 @@ def resolve_call(agreement: Any, index: int, supplier_bps: int, reason_hash: byt
         supplier_bps,
         reason,
         description=(
-            f"resolve the dispute on milestone {index} of agreement {contract.address}: "
-            f"supplier {share - retention} (+{retention} retention), buyer {amount - share}"
+            f"resolve the dispute on milestone {index} of agreement {contract.address}, "
+            f"{supplier_bps / 100:g}% to the supplier: pay the supplier {money(paid)}, "
+            f"{money(retention)} held as retention, {money(amount - share)} back to the buyer"
+            + (f" and {money(penalty)} late penalty to the buyer" if penalty else "")
         ),
     )
+
+
+def _split(contract: Any, m: Any, base: int) -> tuple[int, int, int]:
+    """``Agreement._split``: ``base`` of milestone ``m`` (as ``milestone(index)`` returns it,
+    due date counted from funding) as (paid, penalty, retention)."""
+    terms = contract.terms()
+    retention = base * int(terms.retentionBps) // BPS
+    late = _days_late(int(m.submittedAt), int(m.dueDate))
+    penalty_bps = min(late * int(terms.latePenaltyBpsPerDay), int(terms.latePenaltyCapBps))
+    penalty = min(base * penalty_bps // BPS, base - retention)
+    return base - retention - penalty, penalty, retention
 
 
 def terminate_call(agreement: Any, reason_hash: bytes) -> Call:
@@ -578,13 +659,15 @@ def terminate_call(agreement: Any, reason_hash: bytes) -> Call:
     if state not in (AgreementStatus.UNFUNDED, AgreementStatus.ACTIVE):
         raise ProcurechainError(f"the agreement is already {state.name.lower()}")
     reason = _require_hash(reason_hash, "reason hash")
+    money = display.token_from(_token(contract)).money
     return call_of(
         contract,
         "terminate",
         reason,
         description=(
-            f"terminate agreement {contract.address}: retention {contract.retentionHeld()} "
-            f"to the supplier, {contract.escrowed()} unearned to the buyer"
+            f"terminate agreement {contract.address}: the {money(contract.retentionHeld())} "
+            f"retention to the supplier, the {money(contract.escrowed())} not yet earned back "
+            "to the buyer"
         ),
     )
 
@@ -608,16 +691,26 @@ def warranty_claim_call(agreement: Any, amount: int, reason_hash: bytes) -> Call
     contract = agreement_at(agreement)
     _require_status(contract, AgreementStatus.ACTIVE, "claim on the warranty")
     held = contract.retentionHeld()
+    money = display.token_from(_token(contract)).money
     if not 0 < amount <= held:
-        raise ProcurechainError(f"claim between 1 and the {held} held as retention, not {amount}")
+        raise ProcurechainError(
+            f"claim more than 0 and at most the {money(held)} held as retention, not "
+            f"{money(amount)}"
+        )
     settled = contract.settledCount() == contract.milestoneCount()
-    if settled and chain.pending_timestamp >= contract.warrantyEndsAt():
-        raise ProcurechainError("the warranty period is over: the retention is the supplier's")
+    ends, now = int(contract.warrantyEndsAt()), int(chain.pending_timestamp)
+    if settled and now >= ends:
+        raise ProcurechainError(
+            f"the warranty period ended at {display.deadline(ends, now)}: the retention is the "
+            "supplier's"
+        )
     reason = _require_hash(reason_hash, "reason hash")
+    until = f" (the warranty ends at {display.when(ends)})" if settled else ""
     return call_of(
         contract,
         "claimWarranty",
         amount,
         reason,
-        description=f"warranty claim of {amount} on agreement {contract.address} for the buyer",
+        description=f"pay the buyer {money(amount)} of the {money(held)} retention of agreement "
+        f"{contract.address} for a warranty claim{until}",
     )

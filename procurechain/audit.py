@@ -28,6 +28,7 @@ from typing import Any
 from eth_abi import decode
 from eth_utils import keccak, to_checksum_address
 
+from procurechain import display
 from procurechain.errors import ProcurechainError
 
 
@@ -197,6 +198,8 @@ class AuditLog:
     #: Texts put on the record with ``Registry.publish``, by hash (0x hex): the first
     #: ``TextPublished`` entry of each, whatever the filter (reasons are looked up by hash).
     texts: dict[str, Entry] = field(default_factory=dict)
+    #: How the sentences call amounts (the token's symbol and decimals).
+    unit: display.Token = field(default_factory=lambda: display.Token("dUSD", 6))
 
     _by_address: tuple[int, int, dict[str, list[Entry]]] | None = field(
         default=None, init=False, repr=False, compare=False
@@ -365,21 +368,16 @@ def _hex(value: Any) -> str:
 # ---------------------------------------------------------------------------- sentences
 
 
-def _money(amount: int, decimals: int, symbol: str) -> str:
-    value = amount / 10**decimals
-    return f"{value:,.2f} {symbol}"
-
-
 class _Words:
-    def __init__(self, names: Mapping[str, str], decimals: int, symbol: str) -> None:
+    def __init__(self, names: Mapping[str, str], token: display.Token) -> None:
         self.names = {_checksum(k): v for k, v in names.items()}
-        self.decimals, self.symbol = decimals, symbol
+        self.token = token
 
     def who(self, address: str) -> str:
         return self.names.get(address, address)
 
     def money(self, amount: int) -> str:
-        return _money(amount, self.decimals, self.symbol)
+        return self.token.money(amount)
 
     def sentence(self, entry_event: str, a: dict[str, Any], actor: str, where: str) -> str:
         w, m = self.who, self.money
@@ -428,7 +426,10 @@ class _Words:
                 f"agreement between {w(a['buyer'])} and "
                 f"{w(a['supplier'])} for {m(a['price'])} in {a['milestoneCount']} milestones"
             ),
-            "MilestoneScheduled": lambda: f"{milestone}: {m(a['amount'])} due at {a['dueDate']}",
+            "MilestoneScheduled": lambda: (
+                f"{milestone}: {m(a['amount'])} due at {display.when(a['dueDate'])} "
+                "(plus the time the buyer takes to fund)"
+            ),
             "AgreementFunded": lambda: f"{w(a['buyer'])} funded the escrow with {m(a['received'])}",
             "MilestoneSubmitted": lambda: (
                 f"{by} submitted {milestone}"
@@ -447,7 +448,8 @@ class _Words:
                 f"{m(a['refunded'])} refunded"
             ),
             "WorkCompleted": lambda: (
-                f"every milestone is settled; the warranty runs until {a['warrantyEndsAt']}"
+                "every milestone is settled; the warranty runs until "
+                f"{display.when(a['warrantyEndsAt'])}"
             ),
             "WarrantyClaimed": lambda: f"{by} drew {m(a['amount'])} from the retention",
             "RetentionReleased": lambda: (
@@ -500,8 +502,8 @@ def collect(
     to_block: int | None = None,
     names: Mapping[str, str] | None = None,
     chunk: int = 10_000,
-    symbol: str = "dUSD",
-    decimals: int = 6,
+    symbol: str | None = None,
+    decimals: int | None = None,
 ) -> AuditLog:
     """Read the public record of ``registry`` and ``consortium`` from chain events alone.
 
@@ -515,8 +517,8 @@ def collect(
         to_block: last block to read (default: the head).
         names: readable names for addresses, used in the sentences.
         chunk: blocks per ``eth_getLogs`` request.
-        symbol: the token's symbol in sentences.
-        decimals: the token's decimals in sentences.
+        symbol: the token's symbol in sentences (default: the registry's token's ``symbol()``).
+        decimals: the token's decimals in sentences (default: its ``decimals()``).
 
     Returns:
         The entries in block/log order, with the tenders and agreements found.
@@ -565,7 +567,8 @@ def collect(
             contract = _typed("Tender", tender)
             log.bonds[tender] = int(contract.bond())
             log.tokens[tender] = _checksum(str(contract.token()))
-    words = _Words(names or {}, decimals, symbol)
+    log.unit = _token_words(registry_address, symbol, decimals)
+    words = _Words(names or {}, log.unit)
     where_of = {t: f"tender {i}" for i, t in log.tenders.items()}
     where_of.update({a: f"the agreement of {where_of[t]}" for t, a in log.agreements.items()})
 
@@ -616,6 +619,19 @@ def collect(
     log.entries = [e for e in entries if e.block >= from_block]
     log.complete = tender_id is None and from_block <= scan_from
     return log
+
+
+def _token_words(registry: str, symbol: str | None, decimals: int | None) -> display.Token:
+    """How the sentences call amounts: as given, else as the registry's token says."""
+    if symbol is not None and decimals is not None:
+        return display.Token(symbol, decimals)
+    token = _checksum(str(_typed("Registry", registry).token()))
+    read = display.token_from(_typed("DemoStablecoin", token), token)
+    return display.Token(
+        read.symbol if symbol is None else symbol,
+        read.decimals if decimals is None else decimals,
+        token,
+    )
 
 
 def _only_tender(entries: list[Entry], tender_id: int, log: AuditLog) -> list[Entry]:

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 import click
 from ape.cli import ConnectedProviderCommand
 
-from procurechain import inputs
+from procurechain import display, inputs
 from procurechain.calls import Call
 from procurechain.errors import describe
 
@@ -102,6 +102,8 @@ def write_proposal(consortium: Any, call: Call, out: Path, texts: tuple[str, ...
     click.echo(f"Proposed: {call.description}")
     click.echo(f"  bundle {out}  action hash 0x{proposal.action_hash.hex()}")
     click.echo(f"  target {call.target}  calldata 0x{call.data.hex()}")
+    deadline = proposal.action.deadline
+    click.echo(f"  can be executed until {display.deadline(deadline, display.chain_now())}")
     click.echo(f"  next: each signer runs `ape run consortium sign {out} --account ...`")
 
 
@@ -135,3 +137,16 @@ def parse_amount(
             ``maximum`` base units (one line naming ``what``).
     """
     return inputs.amount(text, decimals, what, maximum=maximum)
+
+
+def quiet_for_json() -> None:
+    """Keep standard output for the JSON alone when ``--json`` is on the command line: Ape
+    prints its own INFO lines there (``Connecting to ...``) as it connects, which is after a
+    script is loaded and before its command runs. Call it when the script is loaded (Ape reads
+    its ``-v`` from ``sys.argv`` the same way, ahead of click)."""
+    import sys
+
+    from ape.logging import logger
+
+    if "--json" in sys.argv[1:]:
+        logger.set_level("WARNING")

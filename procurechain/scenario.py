@@ -22,6 +22,7 @@ from eth_utils import keccak
 
 from procurechain import agreement as ag
 from procurechain import consortium as cs
+from procurechain import display
 from procurechain import tender as td
 from procurechain.calls import Call
 from procurechain.deploy import deploy_suite, devnet_config
@@ -245,7 +246,8 @@ class _Run:
                     nonce=0,
                 )
                 validity = "valid" if price <= 50_000 else "invalid: above the budget"
-                self.record(bidder, f"revealed {price:,} dUSD ({validity})", receipt)
+                shown = display.money(price * DUSD, 6, "dUSD")
+                self.record(bidder, f"revealed {shown} ({validity})", receipt)
             self.record(self.silent, "never revealed its bid")
             self.travel_past(self.tender.revealDeadline())
 
@@ -281,7 +283,7 @@ class _Run:
         pending, submitted = ag.MilestoneState.PENDING, ag.MilestoneState.SUBMITTED
         if ag.AgreementStatus(self.agreement.status()) == ag.AgreementStatus.UNFUNDED:
             receipt = ag.fund(self.agreement, self.agency, use_permit=True)
-            self.record(self.agency, "funded the escrow with 42,500 dUSD by permit", receipt)
+            self.record(self.agency, "funded the escrow with 42,500.00 dUSD by permit", receipt)
         trio = [self.auditor, self.agency, self.citizen]
 
         if self.milestone(0) == pending:

@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 from eth_abi import encode
 from eth_utils import keccak, to_checksum_address
 
-from procurechain import network
+from procurechain import display, network
 from procurechain.bids import BidJournal, BidRecord, bid_salt, commitment
 from procurechain.calls import Call, call_of
 from procurechain.deployments import typed
@@ -298,7 +298,11 @@ def create_tender(registry: Any, agency: Any, spec: TenderSpec) -> PublishedTend
 
 @dataclass(frozen=True)
 class TenderStatus:
-    """A readable snapshot of one tender."""
+    """A readable snapshot of one tender (token base units, unix seconds).
+
+    ``unit`` (the token's symbol and decimals) and ``now`` (the chain's clock) say how
+    :meth:`lines` shows amounts and deadlines; without them it shows the bare integers.
+    """
 
     address: str
     stage: Stage
@@ -316,27 +320,82 @@ class TenderStatus:
     accept_deadline: int | None
     agreement: str | None
     extra: dict[str, Any] = field(default_factory=dict)
+    unit: display.Token | None = None
+    now: int | None = None
+    evaluation_deadline: int | None = None
+    ranking_deadline: int | None = None
+
+    def money(self, amount: int) -> str:
+        """An amount of the tender's token as people read it (``50,000.00 dUSD``)."""
+        return self.unit.money(amount) if self.unit else str(amount)
+
+    def deadline(self, timestamp: int) -> str:
+        """A deadline as an ISO date with the time left (``... (in 6 days 21 h)``)."""
+        if self.now is None:
+            return display.when(timestamp)
+        return display.deadline(timestamp, self.now)
 
     def lines(self) -> list[str]:
         """Human-readable ``label: value`` lines."""
-        rows = [
+        token = f"{self.unit.symbol} {self.token}" if self.unit else self.token
+        leader = f"{self.leader} at {self.money(self.leader_price or 0)}" if self.leader else "-"
+        rows: list[tuple[str, Any]] = [
             ("tender", self.address),
             ("stage", self.stage.label),
             ("buyer", self.buyer),
-            ("token", self.token),
-            ("budget", self.budget),
-            ("bond", self.bond),
-            ("bidding until", self.bidding_deadline),
-            ("reveal until", self.reveal_deadline),
+            ("token", token),
+            ("budget", self.money(self.budget)),
+            ("bond", self.money(self.bond)),
+            ("bidding until", self.deadline(self.bidding_deadline)),
+            ("reveal until", self.deadline(self.reveal_deadline)),
+        ]
+        if self.ranking_deadline and self.stage == Stage.RANKING:
+            rows.append(("ranking until", self.deadline(self.ranking_deadline)))
+        if self.evaluation_deadline and self.stage in (Stage.EVALUATION, Stage.RANKING):
+            rows.append(("award by", self.deadline(self.evaluation_deadline)))
+        rows += [
             ("award method", self.method.name.lower().replace("_", " ")),
             ("bidders", self.bidders),
-            ("lowest valid bid", f"{self.leader} at {self.leader_price}" if self.leader else "-"),
+            ("lowest valid bid", leader),
         ]
         if self.awardee:
-            rows.append(("awardee", f"{self.awardee} (accept by {self.accept_deadline})"))
+            accept = self.deadline(self.accept_deadline or 0)
+            rows.append(("awardee", f"{self.awardee}, accept by {accept}"))
         if self.agreement:
             rows.append(("agreement", self.agreement))
         return [f"{label:>17}: {value}" for label, value in rows]
+
+    def as_json(self) -> dict[str, Any]:
+        """The snapshot for ``--json``: exact integers (base units, unix seconds), each amount
+        and time with its human form beside it (``budget`` and ``budget_display``)."""
+        unit = self.unit or display.Token("base units", 0)
+
+        def moment(name: str, value: int | None) -> dict[str, Any]:
+            shown = None if value is None else display.when(value)
+            return {name: value, f"{name}_display": shown}
+
+        return {
+            "tender": self.address,
+            "stage": self.stage.label,
+            "buyer": self.buyer,
+            "token": self.token,
+            "symbol": unit.symbol,
+            "decimals": unit.decimals,
+            **unit.fields("budget", self.budget),
+            **unit.fields("bond", self.bond),
+            **moment("bidding_deadline", self.bidding_deadline),
+            **moment("reveal_deadline", self.reveal_deadline),
+            **moment("ranking_deadline", self.ranking_deadline or None),
+            **moment("evaluation_deadline", self.evaluation_deadline),
+            "award_method": self.method.name.lower().replace("_", " "),
+            "bidders": self.bidders,
+            "leader": self.leader,
+            **unit.fields("leader_price", self.leader_price),
+            "awardee": self.awardee,
+            **moment("accept_deadline", self.accept_deadline),
+            "agreement": self.agreement,
+            **moment("now", self.now),
+        }
 
 
 _ZERO = "0x0000000000000000000000000000000000000000"
@@ -350,7 +409,8 @@ def _bidder_count(tender: Any) -> int:
 
 
 def show(tender: Any) -> TenderStatus:
-    """Read a tender's stage, deadlines, bidders and current lowest bid."""
+    """Read a tender's stage, deadlines, bidders and current lowest bid, with its token's
+    symbol and decimals and the chain's clock (for how it reads)."""
     leader, leader_price = tender.leader()
     awardee, accept_deadline = tender.awardee()
     agreement = tender.agreement()
@@ -370,6 +430,10 @@ def show(tender: Any) -> TenderStatus:
         awardee=None if awardee == _ZERO else str(awardee),
         accept_deadline=None if awardee == _ZERO else int(accept_deadline),
         agreement=None if agreement == _ZERO else str(agreement),
+        unit=display.token_of(tender.token()),
+        now=_now(),
+        evaluation_deadline=int(tender.evaluationDeadline()),
+        ranking_deadline=int(tender.rankingDeadline()),
     )
 
 
@@ -451,20 +515,24 @@ def commit_bid(
     _check_stage(tender, Stage.BIDDING, "commit a bid")
     if price <= 0:
         raise ProcurechainError("the price must be positive")
+    token = _erc20(tender.token())
+    money = display.token_from(token).money
     if price > tender.budget() and not allow_above_budget:
         raise ProcurechainError(
-            f"the price {price} exceeds the budget {tender.budget()}; the bid would be invalid"
+            f"the price {money(price)} exceeds the budget {money(tender.budget())}; the bid "
+            "would be invalid"
         )
     first = not tender.bidOf(bidder)[0]
-    token = _erc20(tender.token())
     bond = int(tender.bond())
     if first and token.balanceOf(bidder) < bond:
         raise ProcurechainError(
-            f"{bidder.address} holds {token.balanceOf(bidder)}, the bond is {bond}; top up first"
+            f"{bidder.address} holds {money(token.balanceOf(bidder))}, the bond is "
+            f"{money(bond)}; top up first"
         )
     if first and permit_deadline is None and token.allowance(bidder, tender) < bond:
         raise ProcurechainError(
-            f"approve the tender {tender.address} for the bond {bond} first (or use a permit)"
+            f"approve the tender {tender.address} for the bond of {money(bond)} first (or use "
+            "a permit)"
         )
     chain_id = network.chain_id()
     salt = bid_salt(bidder, chain_id, str(tender.address), nonce, check=True)
@@ -568,13 +636,19 @@ def accept_award(tender: Any, supplier: Any, plan: list[Milestone] | tuple[Miles
 
 
 def award_call(tender: Any, bidder: str, report_hash: bytes = b"\x00" * 32) -> Call:
-    """The consortium's award of ``bidder`` (for lowest price: the current leader)."""
+    """The consortium's award of ``bidder`` (for lowest price: the current leader), described
+    with its revealed price in token units and the time the awardee will have to accept."""
+    bid = tender.bidOf(bidder)
+    revealed, price = bid[1], int(bid[6])
+    at = f" at {display.token_of(tender.token()).money(price)}" if revealed else ""
+    window = display.duration(int(tender.acceptanceWindow()))
     return call_of(
         tender,
         "award",
         bidder,
         report_hash,
-        description=f"award tender {tender.address} to {bidder}",
+        description=f"award tender {tender.address} to {bidder}{at} (who then has {window} to "
+        "accept)",
     )
 
 

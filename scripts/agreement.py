@@ -7,8 +7,8 @@ signature bundle; nothing is sent for them here.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ import click
 from ape.cli import account_option, network_option
 
 from procurechain import agreement as escrow
+from procurechain import display
 from procurechain import tender as td
 from procurechain.calls import Call
 from procurechain.cli import (
@@ -24,6 +25,7 @@ from procurechain.cli import (
     one_line_errors,
     out_option,
     parse_amount,
+    quiet_for_json,
     write_proposal,
 )
 from procurechain.deployments import contract_at
@@ -58,12 +60,18 @@ def _propose(agreement: Any, call_of: Callable[[Any], Call], out: Path, reason: 
 
 
 def _when(timestamp: int) -> str:
-    if not timestamp:
-        return "-"
-    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M")
+    """An ISO date in UTC, or ``-`` for none (0)."""
+    return display.when(timestamp) if timestamp else "-"
+
+
+def _table(rows: list[tuple[str, ...]]) -> list[str]:
+    """Columns as wide as their widest cell, right-aligned, two spaces apart."""
+    widths = [max(len(row[c]) for row in rows) for c in range(len(rows[0]))]
+    return ["  ".join(cell.rjust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
 
 
 agreement_argument = click.argument("agreement")
+quiet_for_json()  # `agreement status --json`: standard output is the JSON alone
 reason_option = click.option(
     "--reason", required=True, help="the written reasons as text, or @FILE; its hash is recorded"
 )
@@ -84,9 +92,12 @@ def cli() -> None:
 def fund(account: Any, agreement: str, amount: str | None, permit: bool) -> None:
     """Deposit the price as the buyer."""
     contract = escrow.agreement_at(agreement)
-    units = None if amount is None else parse_amount(amount, _decimals(contract), "--amount")
+    unit = display.token_of(contract.token())
+    units = None if amount is None else parse_amount(amount, unit.decimals, "--amount")
     receipt = escrow.fund(contract, account, amount=units, use_permit=permit)
-    click.echo(f"funded in {receipt.txn_hash}")
+    funded = next(iter(receipt.events.filter(contract.AgreementFunded)), None)
+    what = f" with {unit.money(int(funded.received))}" if funded is not None else ""
+    click.echo(f"funded{what} in {receipt.txn_hash}")
 
 
 @cli.command(cls=Command)
@@ -131,8 +142,11 @@ def dispute(account: Any, agreement: str, index: int, reason: str) -> None:
 @one_line_errors
 def withdraw(account: Any, agreement: str) -> None:
     """Withdraw everything credited to the account."""
-    receipt = escrow.withdraw(agreement, account)
-    click.echo(f"withdrawn in {receipt.txn_hash}")
+    contract = escrow.agreement_at(agreement)
+    credit = int(contract.creditOf(account.address))
+    receipt = escrow.withdraw(contract, account)
+    money = display.token_of(contract.token()).money
+    click.echo(f"withdrawn {money(credit)} to {account.address} in {receipt.txn_hash}")
 
 
 @cli.command(cls=Command)
@@ -142,41 +156,61 @@ def withdraw(account: Any, agreement: str) -> None:
 @one_line_errors
 def release(account: Any, agreement: str) -> None:
     """Release the retention to the supplier once the warranty has ended (anyone may)."""
-    receipt = escrow.release_retention(agreement, account)
-    click.echo(f"retention released in {receipt.txn_hash}")
+    contract = escrow.agreement_at(agreement)
+    held = int(contract.retentionHeld())
+    receipt = escrow.release_retention(contract, account)
+    money = display.token_of(contract.token()).money
+    click.echo(f"retention of {money(held)} released to the supplier in {receipt.txn_hash}")
 
 
 @cli.command(cls=Command)
 @network_option()
 @agreement_argument
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print JSON: exact integers (base units, unix seconds), each with a *_display form.",
+)
 @one_line_errors
-def status(agreement: str) -> None:
+def status(agreement: str, as_json: bool = False) -> None:
     """Show the agreement and every milestone."""
     report = escrow.status(agreement)
+    if as_json:
+        click.echo(json.dumps(report.as_json(), indent=2))
+        return
+    money, unit = report.money, report.unit
     click.echo(f"agreement {report.address}: {report.status.name.lower()}")
     click.echo(f"  buyer {report.buyer}  supplier {report.supplier}")
-    click.echo(f"  consortium {report.consortium}  token {report.token}")
+    click.echo(f"  consortium {report.consortium}  token {unit.symbol} {report.token}")
     click.echo(
-        f"  price {report.price}  escrowed {report.escrowed}  retention held "
-        f"{report.retention_held}  credits {report.credits}  balance {report.balance}"
+        f"  price {money(report.price)}  escrowed {money(report.escrowed)}  retention held "
+        f"{money(report.retention_held)}  credits {money(report.credits)}  balance "
+        f"{money(report.balance)}"
     )
     if report.warranty_ends_at:
-        click.echo(f"  warranty ends {_when(report.warranty_ends_at)}")
-    header = ("#", "amount", "due", "state", "late", "paid", "penalty", "retention", "refunded")
-    click.echo("  " + " ".join(f"{h:>16}" for h in header))
+        ends = report.warranty_ends_at
+        shown = display.deadline(ends, report.now) if report.now else _when(ends)
+        click.echo(f"  warranty ends {shown}")
+    header = ("#", "amount", "due (UTC)", "state", "late", "paid", "penalty", "retention")
+    rows = [(*header, "refunded")]
     for m in report.milestones:
-        row = (
-            m.index,
-            m.amount,
-            _when(m.due_date),
-            m.state.name.lower(),
-            f"{m.days_late}d",
-            m.paid,
-            m.penalty,
-            m.retention,
-            m.refunded,
+        rows.append(
+            (
+                str(m.index),
+                unit.units(m.amount),
+                _when(m.due_date),
+                m.state.name.lower(),
+                f"{m.days_late}d",
+                unit.units(m.paid),
+                unit.units(m.penalty),
+                unit.units(m.retention),
+                unit.units(m.refunded),
+            )
         )
-        click.echo("  " + " ".join(f"{v!s:>16}" for v in row))
+    click.echo(f"  milestones (amounts in {unit.symbol}):")
+    for line in _table(rows):
+        click.echo("    " + line)
 
 
 @cli.command("propose-accept", cls=Command)

@@ -75,11 +75,13 @@ def _first_block(registry: str | None) -> int:
 
 def _print_totals(log: audit.AuditLog) -> list[audit.Flow]:
     flows = audit.reconcile(log)
+    money = log.unit.money
     for flow in flows:
         mark = "ok" if flow.matches else "MISMATCH"
         click.echo(
-            f"  {flow.contract} {flow.address}: in {flow.inflow}, out {flow.outflow}, held "
-            f"{flow.held} by events, balance {flow.balance} on chain: {mark}",
+            f"  {flow.contract} {flow.address}: in {money(flow.inflow)}, out "
+            f"{money(flow.outflow)}, held {money(flow.held)} by events, balance "
+            f"{money(flow.balance)} on chain: {mark}",
             err=True,
         )
     return flows

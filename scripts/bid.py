@@ -17,7 +17,7 @@ from ape.api import AccountAPI
 from ape.cli import account_option
 from eth_utils import keccak
 
-from procurechain import inputs
+from procurechain import display, inputs
 from procurechain import tender as td
 from procurechain.bids import BidJournal
 from procurechain.cli import Command, Group, one_line_errors, parse_amount
@@ -49,8 +49,9 @@ def _doc_hash(documents: Path | None, doc_hash: str | None) -> bytes | None:
     return None
 
 
-def _decimals(tender: object) -> int:
-    return int(contract_at("DemoStablecoin", str(tender.token())).decimals())  # type: ignore[attr-defined]
+def _unit(tender: object) -> display.Token:
+    """The tender's token: its decimals (for --price) and how its amounts read."""
+    return display.token_from(contract_at("DemoStablecoin", str(tender.token())))  # type: ignore[attr-defined]
 
 
 @click.group(cls=Group)
@@ -91,7 +92,8 @@ def commit(
     if digest is None:
         raise click.ClickException("give --documents FILE or --doc-hash HASH")
     tender = contract_at("Tender", tender_address, "TENDER")
-    amount = parse_amount(price, _decimals(tender), "--price")
+    unit = _unit(tender)
+    amount = parse_amount(price, unit.decimals, "--price")
     deadline = int(chain.blocks.head.timestamp) + 3600 if permit else None
     td.commit_bid(
         tender,
@@ -102,8 +104,14 @@ def commit(
         permit_deadline=deadline,
         journal=BidJournal(journal),
     )
-    click.echo(f"Committed a sealed bid of {price} on {tender.address} (nonce {nonce})")
-    click.echo(f"  reveal after {tender.biddingDeadline()} and by {tender.revealDeadline()}")
+    now = display.chain_now()
+    click.echo(
+        f"Committed a sealed bid of {unit.money(amount)} on {tender.address} (nonce {nonce})"
+    )
+    click.echo(
+        f"  reveal after {display.deadline(int(tender.biddingDeadline()), now)} and by "
+        f"{display.deadline(int(tender.revealDeadline()), now)}"
+    )
 
 
 @cli.command(cls=Command)
@@ -132,7 +140,8 @@ def reveal(
     """Reveal your bid; the salt is recomputed from your key."""
     digest = _doc_hash(documents, doc_hash)
     tender = contract_at("Tender", tender_address, "TENDER")
-    amount = None if price is None else parse_amount(price, _decimals(tender), "--price")
+    unit = _unit(tender)
+    amount = None if price is None else parse_amount(price, unit.decimals, "--price")
     receipt = td.reveal_bid(
         tender,
         account,
@@ -144,7 +153,7 @@ def reveal(
     event = next(iter(receipt.events.filter(tender.BidRevealed)))
     verdict = "valid" if event.valid else "INVALID (zero or above the budget)"
     lead = "; it is the lowest so far" if event.leading else ""
-    click.echo(f"Revealed {event.price} on {tender.address}: {verdict}{lead}")
+    click.echo(f"Revealed {unit.money(int(event.price))} on {tender.address}: {verdict}{lead}")
 
 
 @cli.command(cls=Command)
@@ -154,7 +163,8 @@ def reveal(
 def status(tender_address: str, account: AccountAPI) -> None:
     """Show the tender and your bid on it."""
     tender = contract_at("Tender", tender_address, "TENDER")
-    click.echo("\n".join(td.show(tender).lines()))
+    status = td.show(tender)
+    click.echo("\n".join(status.lines()))
     committed, revealed, valid, excluded, settled, block, price = tender.bidOf(account)
     if not committed:
         click.echo(f"{'your bid':>17}: none")
@@ -163,7 +173,7 @@ def status(tender_address: str, account: AccountAPI) -> None:
     if excluded:
         state += ", excluded"
     bond = "paid out" if settled else "held"
-    shown = f" at {price}" if revealed else ""
+    shown = f" at {status.money(int(price))}" if revealed else ""
     click.echo(f"{'your bid':>17}: {state}{shown}, committed in block {block}, bond {bond}")
 
 
@@ -175,7 +185,8 @@ def withdraw_bond(tender_address: str, account: AccountAPI) -> None:
     """Take your bond back (revealed bids, once the tender is awarded, cancelled or failed)."""
     tender = contract_at("Tender", tender_address, "TENDER")
     td.withdraw_bond(tender, account)
-    click.echo(f"Bond of {tender.bond()} returned to {account.address}")
+    bond = _unit(tender).money(int(tender.bond()))
+    click.echo(f"Bond of {bond} returned to {account.address}")
 
 
 @cli.command(name="claim-forfeit", cls=Command)
@@ -188,7 +199,8 @@ def claim_forfeit(tender_address: str, bidder: str, account: AccountAPI) -> None
     bidder = inputs.address(bidder, "BIDDER")
     tender = contract_at("Tender", tender_address, "TENDER")
     td.claim_forfeited_bond(tender, bidder, account)
-    click.echo(f"Bond of {bidder} paid to the buyer {tender.buyer()}")
+    bond = _unit(tender).money(int(tender.bond()))
+    click.echo(f"Bond of {bidder} ({bond}) paid to the buyer {tender.buyer()}")
 
 
 @cli.command(cls=Command)

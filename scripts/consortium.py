@@ -19,7 +19,7 @@ from ape.api import AccountAPI
 from ape.cli import account_option
 
 from procurechain import consortium as cs
-from procurechain import inputs, network
+from procurechain import display, inputs, network
 from procurechain.calls import call_from_signature
 from procurechain.cli import Command, Group, one_line_errors
 from procurechain.deployments import contract_at, deployed
@@ -52,9 +52,9 @@ def _check_open(proposal: cs.Proposal, consortium: object) -> cs.ProposalStatus:
             "superseded; nothing to sign or approve (the bundle is unchanged)"
         )
     if state.expired:
+        expired = display.deadline(proposal.action.deadline, display.chain_now())
         raise click.ClickException(
-            f"the proposal expired at {proposal.action.deadline}; propose it again (the bundle is "
-            "unchanged)"
+            f"the proposal expired at {expired}; propose it again (the bundle is unchanged)"
         )
     return state
 
@@ -131,6 +131,8 @@ def propose(
     proposal.save(out)
     click.echo(f"Proposed {call.description} as {out}")
     click.echo(f"  action hash 0x{proposal.action_hash.hex()}  nonce {proposal.action.nonce}")
+    expires = display.deadline(proposal.action.deadline, display.chain_now())
+    click.echo(f"  can be executed until {expires}")
 
 
 @cli.command(cls=Command)
@@ -194,6 +196,8 @@ def status(bundle: Path) -> None:
     proposal = cs.Proposal.load(bundle)
     state = cs.status(proposal, _consortium_of(proposal))
     click.echo(f"{proposal.description or 'proposal'}  (nonce {proposal.action.nonce})")
+    expires = display.deadline(proposal.action.deadline, display.chain_now())
+    click.echo(f"  {'expired' if state.expired else 'can be executed until'} {expires}")
     for digest, text in proposal.texts.items():  # checked against the action when loaded
         click.echo(f"  in the decision's words (hash {digest[:10]}…): {nt.printable(text)}")
     required = cs.role_names(state.required_roles)

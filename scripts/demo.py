@@ -15,12 +15,9 @@ from ape.logging import logger
 from rich.console import Console
 from rich.table import Table
 
+from procurechain import display
 from procurechain.cli import Command, one_line_errors
-from procurechain.scenario import DUSD, Step, run_reference
-
-
-def _dusd(amount: int) -> str:
-    return f"{amount / DUSD:,.2f}"
+from procurechain.scenario import Step, run_reference
 
 
 @click.command(cls=Command)
@@ -46,23 +43,24 @@ def cli(out: Path) -> None:
 
         result = run_reference(out, report)
 
-    table = Table(title="Where every dUSD went", show_lines=False)
+    token = display.token_of(result.addresses["Token"])
+    table = Table(title=f"Where every {token.symbol} went", show_lines=False)
     table.add_column("holder")
-    table.add_column("dUSD", justify="right")
+    table.add_column(token.symbol, justify="right")
     for holder, amount in result.balances.items():
-        table.add_row(holder, _dusd(amount))
+        table.add_row(holder, token.units(amount))
     total = sum(result.balances.values())
-    table.add_row("[bold]total[/bold]", f"[bold]{_dusd(total)}[/bold]")
+    table.add_row("[bold]total[/bold]", f"[bold]{token.units(total)}[/bold]")
     console.print(table)
     stranded = result.balances["Tender contract"] + result.balances["Agreement escrow"]
     if total != result.minted or stranded:
         raise click.ClickException(
-            f"money check failed: {_dusd(total)} held of {_dusd(result.minted)} minted, "
-            f"{_dusd(stranded)} left in contracts"
+            f"money check failed: {token.money(total)} held of {token.money(result.minted)} "
+            f"minted, {token.money(stranded)} left in contracts"
         )
     console.print(
-        f"[green]Nothing stranded:[/green] all {_dusd(result.minted)} dUSD minted are with "
-        "people; the tender and the escrow hold 0."
+        f"[green]Nothing stranded:[/green] all {token.money(result.minted)} minted are with "
+        f"people; the tender and the escrow hold {token.money(0)}."
     )
     for what, path in result.records.items():
         console.print(f"{what}: {path}")

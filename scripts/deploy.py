@@ -14,9 +14,10 @@ from ape.api import AccountAPI
 from ape.cli import account_option
 
 from procurechain import consortium as cs
+from procurechain import display
 from procurechain.cli import Command, one_line_errors
 from procurechain.deploy import deploy_suite, devnet_config, load_config
-from procurechain.deployments import manifest_path
+from procurechain.deployments import manifest_path, typed
 from procurechain.devnet import require_devnet
 
 
@@ -42,6 +43,12 @@ def cli(config_path: Path | None, force: bool, account: AccountAPI) -> None:
     click.echo(f"Deployed on {manifest['network']} (chain {manifest['chainId']}):")
     for name, entry in manifest["contracts"].items():
         click.echo(f"  {name:<24} {entry['address']}")
+    token = display.token_of(manifest["contracts"]["Token"]["address"])
+    cap = int(typed("Registry", manifest["contracts"]["Registry"]["address"]).phaseCap())
+    click.echo(
+        f"Token: {token.symbol} ({token.decimals} decimals); budgets up to {token.money(cap)} "
+        "in this rollout phase"
+    )
     click.echo(f"Consortium: {manifest['threshold']} of {len(manifest['members'])}")
     for member in manifest["members"]:
         roles = ", ".join(cs.role_names(member["roles"]))

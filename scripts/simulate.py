@@ -18,7 +18,9 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from procurechain import display
 from procurechain.cli import one_line_errors
+from procurechain.deployments import typed
 from procurechain.devnet import Devnet
 from procurechain.simulation import Progress as Step
 from procurechain.simulation import SimulationConfig, simulate
@@ -105,6 +107,7 @@ def cli(
             )
 
         result = simulate(config, report)
+        token = display.token_of(typed("Registry", result.registry).token())
 
     table = Table(title=f"{result.tenders} procurements (seed {seed})")
     table.add_column("measure")
@@ -131,7 +134,7 @@ def cli(
             f"{len(result.differences)} differences",
         ),
         ("token flows vs balances", "match" if result.flows_matching else "MISMATCH"),
-        ("left in tenders and escrows", f"{result.stranded}"),
+        ("left in tenders and escrows", token.money(result.stranded)),
         ("peak memory (maxrss)", f"{result.peak_rss_mb:.0f} MB"),
         ("total", f"{time.perf_counter() - started:.1f} s"),
     ]
@@ -144,8 +147,9 @@ def cli(
     click.echo(
         f"{result.tenders} procurements, {result.transactions:,} transactions in "
         f"{result.seconds:.1f} s ({result.tx_per_s:.0f} tx/s); audit verify: "
-        f"{len(result.differences)} differences, token flows {flows}, {result.stranded} left in "
-        f"contracts; peak memory {result.peak_rss_mb:.0f} MB"
+        f"{len(result.differences)} differences, token flows {flows}, "
+        f"{token.money(result.stranded)} left in contracts; peak memory "
+        f"{result.peak_rss_mb:.0f} MB"
     )
     if result.differences or not result.flows_matching or result.stranded:
         raise click.ClickException(

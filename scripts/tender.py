@@ -14,6 +14,7 @@ ape run tender record-lapse 0xTENDER --account ...
 from __future__ import annotations
 
 import dataclasses
+import json
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from ape.api import AccountAPI
 from ape.cli import account_option
 from eth_utils import keccak
 
-from procurechain import inputs
+from procurechain import display, inputs
 from procurechain import tender as td
 from procurechain.cli import (
     Command,
@@ -30,6 +31,7 @@ from procurechain.cli import (
     one_line_errors,
     out_option,
     parse_amount,
+    quiet_for_json,
     write_proposal,
 )
 from procurechain.deployments import contract_at, deployed
@@ -46,6 +48,7 @@ consortium_option = click.option(
     help="Consortium (default: the manifest's).",
 )
 tender_argument = click.argument("tender_address", metavar="TENDER")
+quiet_for_json()  # `tender show --json`: standard output is the JSON alone
 MAX_AMOUNT = 2**88 - 1  # the Registry's bound on budgets and bonds
 MAX_MILESTONES = 32  # the Registry's bound on a plan
 UINT32_MAX = 2**32 - 1  # acceptance window, warranty and due offsets are uint32 seconds
@@ -231,8 +234,13 @@ def create(
         late_penalty_cap_bps=penalty_cap_bps,
     )
     tender_id, tender, _ = td.create_tender(registry, account, spec)
+    money = display.token_from(token).money
     click.echo(f"Published tender {tender_id} ({registry.ocid(tender_id)}) at {tender.address}")
-    click.echo(f"  bids until {spec.bidding_deadline}, reveals until {spec.reveal_deadline}")
+    click.echo(f"  budget {money(spec.budget)}, bond {money(spec.bond)}")
+    click.echo(
+        f"  bids until {display.deadline(spec.bidding_deadline, now)}, reveals until "
+        f"{display.deadline(spec.reveal_deadline, now)}"
+    )
 
 
 @cli.command(name="list", cls=Command)
@@ -246,9 +254,22 @@ def list_(registry_address: str | None, agency: str | None) -> None:
     rows = td.list_tenders(registry, agency)
     if not rows:
         click.echo("No tenders yet.")
+    now = display.chain_now()
+    units: dict[str, display.Token] = {}
     for tender_id, ocid, tender in rows:
-        stage = td.Stage(tender.stage()).label
-        click.echo(f"{tender_id:>5}  {ocid:<24} {tender.address}  {stage}")
+        stage = td.Stage(tender.stage())
+        token = str(tender.token())
+        unit = units.setdefault(token, display.token_of(token))
+        if stage == td.Stage.BIDDING:
+            closing = f"bidding closes {display.deadline(int(tender.biddingDeadline()), now)}"
+        elif stage == td.Stage.REVEAL:
+            closing = f"reveals close {display.deadline(int(tender.revealDeadline()), now)}"
+        else:
+            closing = ""
+        click.echo(
+            f"{tender_id:>5}  {ocid:<24} {tender.address}  {stage.label:<12} budget "
+            f"{unit.money(int(tender.budget()))}" + (f", {closing}" if closing else "")
+        )
 
 
 @cli.command(cls=Command)
@@ -258,13 +279,24 @@ def list_(registry_address: str | None, agency: str | None) -> None:
     is_flag=True,
     help="Fetch each http(s) document and check its bytes against the published SHA-256.",
 )
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print JSON: exact integers (base units, unix seconds), each with a *_display form.",
+)
 @one_line_errors
-def show(tender_address: str, verify_documents: bool) -> None:
+def show(tender_address: str, verify_documents: bool, as_json: bool) -> None:
     """Show what a tender says (its notice, read from the chain) and where it stands: stage,
     deadlines, bidders and lowest valid bid."""
     tender = contract_at("Tender", tender_address, "TENDER")
-    click.echo("\n".join(content.notice_lines(content.notice_of(tender), verify=verify_documents)))
-    click.echo("\n".join(td.show(tender).lines()))
+    status = td.show(tender)
+    found = content.notice_of(tender)
+    if as_json:
+        click.echo(json.dumps({**status.as_json(), "notice": content.notice_json(found)}, indent=2))
+        return
+    click.echo("\n".join(content.notice_lines(found, verify=verify_documents)))
+    click.echo("\n".join(status.lines()))
 
 
 @cli.command(name="propose-award", cls=Command)
@@ -359,7 +391,8 @@ def claim_rank(tender_address: str, bidder: str, account: AccountAPI) -> None:
     tender = contract_at("Tender", tender_address, "TENDER")
     td.claim_rank(tender, bidder, account)
     leader, price = tender.leader()
-    click.echo(f"Claimed for {bidder}; the lowest is now {leader} at {price}")
+    money = display.token_of(tender.token()).money
+    click.echo(f"Claimed for {bidder}; the lowest is now {leader} at {money(int(price))}")
 
 
 @cli.command(name="record-lapse", cls=Command)

@@ -3,11 +3,15 @@ consortium, the status report, one-line errors."""
 
 from __future__ import annotations
 
+import json
+import re
+
 import pytest
 from eth_utils import keccak
 
 from procurechain import agreement as escrow
 from procurechain.agreement import AgreementStatus, MilestoneState
+from procurechain.display import when
 from procurechain.errors import ProcurechainError, describe
 
 from conftest import load_script
@@ -52,11 +56,22 @@ def test_a_whole_agreement_through_the_library(agreement, parties, tusd):
     escrow.submit(agreement, supplier, 0, EVIDENCE, "ipfs://note")
     call = escrow.accept_call(agreement, 0)
     assert call.data == bytes(agreement.acceptMilestone.encode_input(0))
-    assert "pay the supplier 570001" in call.description  # 600,001 - 30,000 retention
+    # signers read token units (600,001 - 30,000 retention base units), the due date in UTC
+    due = agreement.milestone(0).dueDate
+    assert call.description == (
+        f"accept milestone 0 of agreement {agreement.address} (due {when(due)}, delivered on "
+        "time): pay the supplier 0.570001 dUSD, 0.03 dUSD held as retention, no late penalty"
+    )
     execute(call, consortium)
     escrow.submit(agreement, supplier, 1, EVIDENCE, "ipfs://note")
     escrow.dispute(agreement, buyer, 1, REASON)
-    execute(escrow.resolve_call(agreement, 1, 5_000, REASON), consortium)
+    resolve = escrow.resolve_call(agreement, 1, 5_000, REASON)
+    assert resolve.description == (
+        f"resolve the dispute on milestone 1 of agreement {agreement.address}, 50% to the "
+        "supplier: pay the supplier 0.190001 dUSD, 0.01 dUSD held as retention, 0.200001 dUSD "
+        "back to the buyer"
+    )
+    execute(resolve, consortium)
     report = escrow.status(agreement)
     first, second = report.milestones
     assert (first.state, first.paid, first.penalty, first.retention) == (
@@ -72,8 +87,19 @@ def test_a_whole_agreement_through_the_library(agreement, parties, tusd):
         200_001,
     )
     assert report.balance == report.owed == PRICE
-    execute(escrow.warranty_claim_call(agreement, 5, REASON), consortium)
-    execute(escrow.terminate_call(agreement, REASON), consortium)
+    claim = escrow.warranty_claim_call(agreement, 5, REASON)
+    assert claim.description == (
+        f"pay the buyer 0.000005 dUSD of the 0.04 dUSD retention of agreement "
+        f"{agreement.address} for a warranty claim (the warranty ends at "
+        f"{when(agreement.warrantyEndsAt())})"
+    )
+    execute(claim, consortium)
+    terminate = escrow.terminate_call(agreement, REASON)
+    assert terminate.description == (
+        f"terminate agreement {agreement.address}: the 0.039995 dUSD retention to the supplier, "
+        "the 0.00 dUSD not yet earned back to the buyer"
+    )
+    execute(terminate, consortium)
     escrow.withdraw(agreement, supplier)
     escrow.withdraw(agreement, buyer)
     assert tusd.balanceOf(agreement) == 0
@@ -106,9 +132,16 @@ def test_nothing_is_sent_on_bad_input(agreement, parties, stranger):
         escrow.dispute(agreement, stranger, 0, REASON)
     with pytest.raises(ProcurechainError, match="0 to 10000"):
         escrow.resolve_call(agreement, 0, 10_001, REASON)
-    with pytest.raises(ProcurechainError, match="claim between 1 and the 0"):
+    with pytest.raises(
+        ProcurechainError,
+        match=re.escape(
+            "claim more than 0 and at most the 0.00 dUSD held as retention, not 0.000001 dUSD"
+        ),
+    ):
         escrow.warranty_claim_call(agreement, 1, REASON)
-    with pytest.raises(ProcurechainError, match="release the retention after that"):
+    with pytest.raises(
+        ProcurechainError, match="0 of 2 milestones are settled and the warranty has not started"
+    ):
         escrow.release_retention(agreement, stranger)
     with pytest.raises(ProcurechainError, match="nothing to withdraw"):
         escrow.withdraw(agreement, stranger)
@@ -146,7 +179,19 @@ def test_the_script_prints_status_and_proposes_to_the_real_consortium(
     output = capsys.readouterr().out
     assert "active" in output
     assert "submitted" in output
-    assert "600001" in output
+    assert "  price 1.000003 dUSD  escrowed 1.000003 dUSD  retention held 0.00 dUSD" in output
+    assert "  milestones (amounts in dUSD):\n" in output
+    due = when(agreement.milestone(0).dueDate)
+    assert f"0  0.600001  {due}  submitted    0d  0.00     0.00       0.00      0.00" in output
+    cli.commands["status"].callback(agreement=address, as_json=True)
+    document = json.loads(capsys.readouterr().out)
+    # --json keeps exact integers; the human form is beside them
+    assert document["price"] == PRICE and document["price_display"] == "1.000003 dUSD"
+    first = document["milestones"][0]
+    assert first["amount"] == 600_001 and first["amount_display"] == "0.600001 dUSD"
+    assert first["due_date"] == agreement.milestone(0).dueDate
+    assert first["due_date_display"] == due and first["state"] == "submitted"
+    assert document["warranty_ends_at"] == 0 and document["warranty_ends_at_display"] is None
 
     bundle = tmp_path / "accept.json"
     cli.commands["propose-accept"].callback(agreement=address, index=0, out=bundle)

@@ -11,7 +11,7 @@ from dataclasses import replace
 import click
 import pytest
 
-from procurechain import audit, ocds
+from procurechain import audit, display, ocds
 from procurechain.deployments import deployed
 from procurechain.errors import ProcurechainError
 from procurechain.scenario import DUSD, run_reference
@@ -109,6 +109,30 @@ def test_sentences_name_people_and_amounts(log):
     assert "51.00 dUSD penalty" in late.sentence
     forfeited = log.of("BondForfeited")[0]
     assert forfeited.sentence.startswith("The bond of Quiet Bidder (500.00 dUSD) was forfeited")
+    # the token's own symbol and decimals, read from the chain; times as ISO dates in UTC
+    assert (log.unit.symbol, log.unit.decimals) == ("dUSD", 6)
+    scheduled = log.of("MilestoneScheduled")[0]
+    due = scheduled.args["dueDate"]
+    assert scheduled.sentence == (
+        f"Milestone 1: 17,000.00 dUSD due at {display.when(due)} (plus the time the buyer takes "
+        "to fund)"
+    )
+    assert display.when(due).endswith("Z") and str(due) not in scheduled.sentence
+    completed = log.of("WorkCompleted")[0]
+    ends = completed.args["warrantyEndsAt"]
+    assert completed.sentence == (
+        f"Every milestone is settled; the warranty runs until {display.when(ends)}"
+    )
+
+
+def test_sentences_use_the_symbol_and_decimals_they_are_given(scenario):
+    result, registry, consortium, _ = scenario
+    cents = audit.collect(registry, consortium, names=result.names, symbol="EURc", decimals=2)
+    award = cents.of("BidAwarded")[0]
+    assert (
+        award.sentence == "The consortium awarded tender 1 to Benchworks Ltd at 425,000,000.00 EURc"
+    )
+    assert award.amounts == {"price": 42_500 * DUSD}  # the exact integer is unchanged
 
 
 def test_totals_match_the_token_balances_on_chain(log, scenario):
@@ -143,6 +167,11 @@ def test_jsonl_and_csv_hold_one_record_per_entry(log):
     funded = next(r for r in rows if r["event"] == "AgreementFunded")
     assert f"received={42_500 * DUSD}" in funded["amounts"]
     assert funded["actor"] == log.of("AgreementFunded")[0].actor
+    # machine-readable: exact integers (token base units, unix seconds), never display text
+    record = next(json.loads(x) for x in lines if json.loads(x)["event"] == "AgreementFunded")
+    assert record["amounts"]["received"] == 42_500_000_000
+    assert isinstance(record["timestamp"], int)
+    assert "42,500.00 dUSD" in record["sentence"]
 
 
 def test_one_tender_keeps_its_events_and_the_consortium_actions_on_it(scenario, log):
@@ -282,6 +311,10 @@ def test_the_commands_in_their_own_process(scenario, ape_run, tmp_path):
     rows = list(csv.DictReader(io.StringIO(out.read_text())))
     assert rows[0]["event"] == "ConflictDeclared"
     assert exported.stderr.count(": ok") == 2  # the tender's and the agreement's totals
+    assert (
+        ": in 1,500.00 dUSD, out 1,500.00 dUSD, held 0.00 dUSD by events, balance 0.00 dUSD on "
+        "chain: ok"
+    ) in exported.stderr
     verified = ape_run("audit", "verify", *addresses)
     assert "0 differences" in verified.stdout
     assert "(bonds, escrow, quorums, recusal, penalties): 0 violations" in verified.stdout
@@ -297,4 +330,5 @@ def test_verify_fails_on_a_chain_that_breaks_an_invariant(scenario, ape_run, iso
     verified = ape_run("audit", "verify", *addresses, expect_ok=False)
     violations = [line for line in verified.stdout.splitlines() if "a.balance" in line]
     assert violations and str(tender).lower()[:10] in violations[0].lower(), verified.stdout
+    assert "the token says it holds 7.00 dUSD but it owes 0.00 dUSD" in violations[-1]
     assert "invariants are violated on this chain" in verified.stderr + verified.stdout

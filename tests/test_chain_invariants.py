@@ -55,6 +55,28 @@ def test_double_bond_is_caught_as_a_second_settlement_and_a_tender_short_of_one_
     assert by_transfers.amounts == owed and by_transfers.tx == double.tx
     assert by_read.amounts == owed and by_read.tx == ""
     assert by_read.block == history["toBlock"]
+    # people read token units with the symbol and the block's date; the figures stay exact
+    tender = "Tender #1 0x6D544390Eb535d61e196c87d6B9c80dCD8628Acd"
+    assert str(by_read) == (
+        f"[a.balance] {tender} (balance read at block 30 at 2026-12-21T09:06:35Z): the token "
+        "says it holds 500.00 dUSD but it owes 1,000.00 dUSD (2 bonds of 500.00 dUSD still held)"
+    )
+    assert str(overpaid).endswith(
+        "sent 0x14dC79964da2C08b23698B3D3cc7Ca32193d9955 1,000.00 dUSD in all, more than its one "
+        "bond of 500.00 dUSD"
+    )
+    assert "(BondReturned of 500.00 dUSD) after BondWithdrawn of 500.00 dUSD" in double.message
+
+
+def test_a_history_whose_token_did_not_say_its_units_shows_base_units():
+    history = load("double_bond")
+    del history["tokenSymbol"], history["tokenDecimals"]  # as recorded before they were read
+    by_read = inv.check(history)[-1]
+    assert by_read.message.endswith(
+        "the token says it holds 500,000,000 base units but it owes 1,000,000,000 base units "
+        "(2 bonds of 500,000,000 base units still held)"
+    )
+    assert by_read.amounts == {"balance": BOND, "expected": 2 * BOND, "held": 2, "bond": BOND}
 
 
 def test_a_payment_signed_by_a_member_recused_from_the_supplier_is_caught():
@@ -108,6 +130,12 @@ def test_a_penalty_for_the_buyers_delay_in_funding_is_caught():
     assert amounts["funding_delay"] == 40 * DAY  # funded 10 days after the 30-day due date
     assert amounts["effective_due"] == amounts["scheduled_due"] + 40 * DAY
     assert amounts["scheduled_due"] < amounts["submitted"] <= amounts["effective_due"]
+    assert penalty.message.endswith(
+        "charged a late penalty of 160.00 dUSD on milestone 0 submitted at 2027-01-22T09:06:32Z, "
+        "not after its due date counted from funding 2027-02-21T09:06:32Z (scheduled "
+        "2027-01-12T09:06:32Z, funded 40 days after creation)"
+    )
+    assert "(block 25 at 2027-01-22T09:06:32Z, tx 0x" in penalty.message
 
 
 def test_only_the_broken_rule_fires_and_pay_roles_is_a_real_parameter():
@@ -176,6 +204,8 @@ def test_the_reference_scenario_breaks_no_invariant_at_any_step(reference):
     assert {"TenderCreated", "BondForfeited", "MilestoneAccepted", "DisputeResolved"} <= names
     assert {"Withdrawn", "ActionExecuted", "ConflictDeclared", "Transfer"} <= names
     assert len(history.to_json()["balances"]) == 2  # one tender, one agreement
+    # the token's own units, read once from the chain, for the sentences
+    assert (history.to_json()["tokenSymbol"], history.to_json()["tokenDecimals"]) == ("dUSD", 6)
 
 
 def test_extending_step_by_step_gives_the_history_fetched_at_once(reference, chain):
@@ -201,6 +231,7 @@ def test_a_donation_to_the_tender_is_seen_live_and_a_reverted_chain_is_rewound(
     (donation, read) = [v for v in inv.check(history) if v.rule == "a.balance"]
     assert donation.amounts == {"balance": 7, "expected": 0, "held": 0, "bond": 500 * DUSD}
     assert read.amounts == donation.amounts and read.tx == ""
+    assert "the token says it holds 0.000007 dUSD but it owes 0.00 dUSD" in read.message
     chain.restore(snapshot)
     history.extend()  # the donation's block is gone: rewound, nothing is left of it
     assert history.to_json()["logs"] == logs_before

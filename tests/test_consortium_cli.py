@@ -5,12 +5,14 @@ to the test's Anvil node, as members on different machines would.
 """
 
 import json
+import re
 
 import pytest
 from eth_utils import keccak
 
 from procurechain import consortium as cs
 from procurechain.calls import call_of, parse_arg
+from procurechain.display import when
 
 from conftest import DUSD
 
@@ -29,7 +31,7 @@ def test_three_members_sign_in_separate_processes_then_execute(
 ):
     token.mint(consortium, 100 * DUSD, sender=deployer)
     bundle = tmp_path / "pay.json"
-    ape_run(
+    proposed = ape_run(
         "consortium",
         "propose",
         "--consortium",
@@ -46,6 +48,11 @@ def test_three_members_sign_in_separate_processes_then_execute(
         str(bundle),
     )
     assert json.loads(bundle.read_text())["signatures"] == []
+    # the bundle keeps the exact deadline (unix seconds); people read it as a date in UTC
+    deadline = json.loads(bundle.read_text())["action"]["deadline"]
+    assert isinstance(deadline, int)
+    expiry = rf"can be executed until {when(deadline)} \(in (7 days|6 days 23 h)\)"
+    assert re.search(expiry, proposed.stdout), proposed.stdout
 
     for index in (2, 5, 1):  # auditor, legal, agency: each in its own process
         out = ape_run("consortium", "sign", str(bundle), "--account", f"TEST::{index}").stdout
@@ -53,6 +60,7 @@ def test_three_members_sign_in_separate_processes_then_execute(
 
     status = ape_run("consortium", "status", str(bundle)).stdout
     assert "ready to execute" in status
+    assert re.search(expiry, status), status
     assert status.count("signed") == 3
 
     executed = ape_run("consortium", "execute", str(bundle), "--account", "TEST::9").stdout

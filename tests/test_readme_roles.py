@@ -3,6 +3,7 @@ node: deployer, agency, bidders, consortium signers, supplier, auditor/citizen.
 
 Only the devnet clock is moved in-process (the README's users wait days in real life)."""
 
+import json
 import re
 
 import pytest
@@ -39,6 +40,7 @@ def test_every_role_from_the_readme(env, ape_run, chain, accounts):
     # Deployer (a second deployment, even from a file, is refused while one is live)
     out = out_of(ape_run("deploy", "--account", "TEST::0"))
     assert "Consortium: 3 of 5" in out
+    assert "Token: dUSD (6 decimals); budgets up to 100,000.00 dUSD in this rollout phase" in out
     again = ape_run(
         "deploy", "--config", "deploy/example.yaml", "--account", "TEST::0", expect_ok=False
     )
@@ -100,7 +102,8 @@ def test_every_role_from_the_readme(env, ape_run, chain, accounts):
     ape_run("bid", "withdraw-bond", tender, "--account", "TEST::7")
 
     # Agency funds by permit; supplier delivers; the auditor's decision is a bundle
-    ape_run("agreement", "fund", agreement, "--permit", "--account", "TEST::1")
+    out = out_of(ape_run("agreement", "fund", agreement, "--permit", "--account", "TEST::1"))
+    assert "funded with 42,500.00 dUSD in 0x" in out
     note = env / "delivery-note.pdf"
     note.write_bytes(b"20 benches delivered")
     ape_run(
@@ -113,6 +116,8 @@ def test_every_role_from_the_readme(env, ape_run, chain, accounts):
         ape_run("consortium", "sign", str(accept), "--account", f"TEST::{index}")
     status = out_of(ape_run("consortium", "status", str(accept)))
     assert "still needs a signer with role auditor" in status
+    # what signers read: token units, not base units (40% of 42,500 less 5% retention)
+    assert "on time): pay the supplier 16,150.00 dUSD, 850.00 dUSD held as retention" in status
     ape_run("consortium", "sign", str(accept), "--account", "TEST::2")
     ape_run("consortium", "execute", str(accept), "--account", "TEST::2")
 
@@ -140,11 +145,15 @@ def test_every_role_from_the_readme(env, ape_run, chain, accounts):
     status = out_of(ape_run("agreement", "status", agreement))
     assert "accepted" in status
     assert "resolved" in status
+    document = json.loads(ape_run("agreement", "status", agreement, "--json").stdout)
+    assert document["price"] == 42_500 * DUSD and document["price_display"] == "42,500.00 dUSD"
+    assert [m["paid"] for m in document["milestones"][:2]] == [16_150 * DUSD, 12_920 * DUSD]
     assert "your bid: valid" in out_of(ape_run("bid", "status", tender, "--account", "TEST::6"))
     shown = out_of(ape_run("tender", "show", tender))
     assert "40 park benches for Riverside Park" in shown and "CPV 39113300" in shown
     out = out_of(ape_run("agreement", "withdraw", agreement, "--account", "TEST::6"))
-    assert "withdrawn" in out
+    # 16,150 for milestone 1, then 80% of 17,000 less 5% retention for milestone 2
+    assert f"withdrawn 29,070.00 dUSD to {accounts[6].address}" in out
     assert token.balanceOf(accounts[6]) > 1_000 * DUSD - 500 * DUSD
 
 

@@ -42,6 +42,20 @@ def test_where_the_money_went(outcome):
     assert result.balances["Quiet Bidder"] == 500 * DUSD  # bond forfeited
 
 
+def test_signers_read_decisions_in_dusd(outcome):
+    _, steps, _ = outcome
+    decisions = [s.action for s in steps if s.actor == "Consortium"]
+    award, _, late, resolve = decisions
+    assert " at 42,500.00 dUSD (who then has 5 days to accept) — signed by " in award
+    assert "delivered 3 days late): pay the supplier 16,099.00 dUSD, 850.00 dUSD held as " in late
+    assert late.split(" — ")[0].endswith("retention, 51.00 dUSD late penalty to the buyer")
+    assert resolve.split(" — ")[0].endswith(
+        "80% to the supplier: pay the supplier 6,460.00 dUSD, 340.00 dUSD held as retention, "
+        "1,700.00 dUSD back to the buyer"
+    )
+    assert "revealed 42,500.00 dUSD (valid)" in [s.action for s in steps]
+
+
 def test_the_recused_expert_did_not_count_for_the_award(outcome):
     _, steps, _ = outcome
     recusals = [s for s in steps if "is recused from 'award" in s.action]

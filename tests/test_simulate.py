@@ -33,7 +33,7 @@ def test_the_command_reuses_the_deployment_and_prints_the_figures(ape_run, tmp_p
     assert "reused" in second.stdout
     summary = second.stdout.strip().splitlines()[-1]
     assert summary.startswith("2 procurements, ")
-    assert "audit verify: 0 differences, token flows match, 0 left in contracts" in summary
+    assert "audit verify: 0 differences, token flows match, 0.00 dUSD left in contracts" in summary
 
 
 def test_a_bad_option_is_one_line(ape_run):

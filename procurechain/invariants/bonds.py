@@ -4,6 +4,7 @@ settles each bidder's bond once, with one transfer per settlement event."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from procurechain.invariants.events import Event
@@ -48,11 +49,12 @@ class Tender:
         held = sum(1 for b in self.bidders if b not in self.settled)
         return held, held * (self.bond or 0)
 
-    def owing(self, balance: int) -> tuple[str, dict[str, int]]:
-        """What it owes, as words and figures, next to a ``balance``."""
+    def owing(self, balance: int, money: Callable[[int], str]) -> tuple[str, dict[str, int]]:
+        """What it owes, as words (amounts shown by ``money``) and figures, next to a
+        ``balance``."""
         held, expected = self.owed()
         bond = self.bond or 0
-        text = f"owes {expected} ({held} bonds of {bond} still held)"
+        text = f"owes {money(expected)} ({held} bonds of {money(bond)} still held)"
         return text, {"balance": balance, "expected": expected, "held": held, "bond": bond}
 
 
@@ -91,6 +93,7 @@ class Bonds:
     def _settle(self, t: Tender, e: Event) -> None:
         """(b) a bond is settled once, and only for a bidder."""
         bidder, amount = e.args["bidder"], e.args["amount"]
+        money = self.report.money
         self.flows.expect_out(t.address, e.args.get("buyer", bidder), amount)
         if t.bond is None:
             t.bond = amount
@@ -99,7 +102,7 @@ class Bonds:
                 "b.stranger",
                 t.label,
                 e,
-                f"{e.name} of {amount} for {checksum(bidder)}, which never committed a bid",
+                f"{e.name} of {money(amount)} for {checksum(bidder)}, which never committed a bid",
                 amount=amount,
             )
         earlier = t.settled.setdefault(bidder, [])
@@ -109,8 +112,9 @@ class Bonds:
                 "b.double",
                 t.label,
                 e,
-                f"the bond of {checksum(bidder)} is settled a second time ({e.name} of {amount}) "
-                f"after {kind} of {first_amount} in block {block} (tx {tx})",
+                f"the bond of {checksum(bidder)} is settled a second time ({e.name} of "
+                f"{money(amount)}) after {kind} of {money(first_amount)} in block {block} "
+                f"(tx {tx})",
                 amount=amount,
                 first_amount=first_amount,
                 settlements=len(earlier) + 1,
@@ -124,7 +128,7 @@ class Bonds:
             if t.bond is None and pulled:
                 t.bond = pulled[0]
         self.flows.check_explained("b.unexplained", t.label, t.address, last, "settlement event")
-        bond = t.bond or 0
+        bond, money = t.bond or 0, self.report.money
         paid_to = self.flows.paid[t.address]
         for bidder in t.bidders:
             paid = paid_to.get(bidder, 0)
@@ -134,7 +138,8 @@ class Bonds:
                     "b.overpaid",
                     t.label,
                     last,
-                    f"sent {checksum(bidder)} {paid} in all, more than its one bond of {bond}",
+                    f"sent {checksum(bidder)} {money(paid)} in all, more than its one bond of "
+                    f"{money(bond)}",
                     paid=paid,
                     bond=bond,
                 )
@@ -143,14 +148,17 @@ class Bonds:
         if gap != t.gap:
             t.gap = gap
             if gap:
-                owes, amounts = t.owing(balance)
+                owes, amounts = t.owing(balance, money)
                 side = "short" if gap < 0 else "over"
-                text = f"holds {balance} by its transfers but {owes}: {side} by {abs(gap)}"
+                text = (
+                    f"holds {money(balance)} by its transfers but {owes}: {side} by "
+                    f"{money(abs(gap))}"
+                )
                 self.report("a.balance", t.label, last, text, **amounts)
 
     def end_read(self, t: Tender, balance: int) -> None:
         """(a) the balance the token reports at the history's last block."""
         if balance != t.owed()[1]:
-            owes, amounts = t.owing(balance)
-            text = f"the token says it holds {balance} but it {owes}"
+            owes, amounts = t.owing(balance, self.report.money)
+            text = f"the token says it holds {self.report.money(balance)} but it {owes}"
             self.report("a.balance", t.label, None, text, **amounts)

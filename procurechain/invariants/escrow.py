@@ -82,8 +82,8 @@ class Escrow:
         for key, value in expected.items():
             got = e.args[key]
             if got != value:
-                shown = value if isinstance(value, int) else checksum(value)
-                told = got if isinstance(got, int) else checksum(got)
+                shown = self.report.money(value) if isinstance(value, int) else checksum(value)
+                told = self.report.money(got) if isinstance(got, int) else checksum(got)
                 text = f"initialised with {key} {told}, but its tender says {shown}"
                 self.report("c.terms", g.label, e, text)
 
@@ -121,11 +121,13 @@ class Escrow:
             self.report("c.milestone", g.label, e, text, amount=m.amount)
         m.settled = e.name
         if total != m.amount:
+            money = self.report.money
             self.report(
                 "c.milestone",
                 g.label,
                 e,
-                f"{e.name} of milestone {index} splits {total}, but the milestone is {m.amount}",
+                f"{e.name} of milestone {index} splits {money(total)}, but the milestone is "
+                f"{money(m.amount)}",
                 split=total,
                 amount=m.amount,
             )
@@ -134,14 +136,15 @@ class Escrow:
         """(c.credit-balance, c.credits) a credit's reported balance adds up, and the
         supplier is never credited more than the price."""
         account, amount, reported = e.args["account"], e.args["amount"], e.args["balance"]
+        money = self.report.money
         g.credits[account] += amount
         if reported != g.credits[account]:
             self.report(
                 "c.credit-balance",
                 g.label,
                 e,
-                f"credits {amount} to {checksum(account)} and reports a balance of {reported}, "
-                f"but its credits add up to {g.credits[account]}",
+                f"credits {money(amount)} to {checksum(account)} and reports a balance of "
+                f"{money(reported)}, but its credits add up to {money(g.credits[account])}",
                 amount=amount,
                 reported=reported,
                 derived=g.credits[account],
@@ -155,8 +158,8 @@ class Escrow:
                 "c.credits",
                 g.label,
                 e,
-                f"has credited the supplier {checksum(account)} {g.credited_supplier} in all, "
-                f"more than the price {g.price}",
+                f"has credited the supplier {checksum(account)} {money(g.credited_supplier)} in "
+                f"all, more than the price {money(g.price)}",
                 credited=g.credited_supplier,
                 price=g.price,
             )
@@ -167,7 +170,8 @@ class Escrow:
         self.flows.expect_out(g.address, account, amount)
         credit = g.credits[account]
         if amount != credit:
-            text = f"{checksum(account)} withdrew {amount} while credited {credit}"
+            money = self.report.money
+            text = f"{checksum(account)} withdrew {money(amount)} while credited {money(credit)}"
             self.report("c.credit-balance", g.label, e, text, amount=amount, credit=credit)
         g.credits[account] = max(0, credit - amount)
 
@@ -176,22 +180,27 @@ class Escrow:
     def end_tx(self, g: Agreement, last: Event) -> None:
         """(c) after a transaction that touched ``g``, whose last event is ``last``."""
         self.flows.check_explained("c.unexplained", g.label, g.address, last, "Withdrawn credit")
+        money = self.report.money
         if g.address in self.initialized and g.milestones:
             total = sum(m.amount for m in g.milestones.values())
             if total != g.price:
-                text = f"milestones add up to {total}, not the price {g.price}"
+                text = f"milestones add up to {money(total)}, not the price {money(g.price)}"
                 self.report("c.milestone", g.label, last, text, total=total, price=g.price)
         balance, owed = self.flows.balances[g.address], sum(g.credits.values())
         gap = min(0, balance - owed)
         if gap != g.short_gap:
             g.short_gap = gap
             if gap:
-                text = f"holds {balance} by its transfers but owes {owed} in credits"
+                text = f"holds {money(balance)} by its transfers but owes {money(owed)} in credits"
                 self.report("c.short", g.label, last, text, balance=balance, credits=owed)
 
     def end_read(self, g: Agreement, balance: int) -> None:
         """(c.balance) the balance the token reports at the history's last block."""
         transfers = self.flows.balances[g.address]
         if balance != transfers:
-            text = f"the token says it holds {balance} but its transfers leave {transfers}"
+            money = self.report.money
+            text = (
+                f"the token says it holds {money(balance)} but its transfers leave "
+                f"{money(transfers)}"
+            )
             self.report("c.balance", g.label, None, text, balance=balance, transfers=transfers)

@@ -76,9 +76,12 @@ class TokenFlows:
             return
         extra = actual - expected
         missing = expected - actual
-        parts = [f"sent {v} to {checksum(to)} with no {what}" for (to, v) in extra.elements()]
+        money = self.report.money
+        parts = [
+            f"sent {money(v)} to {checksum(to)} with no {what}" for (to, v) in extra.elements()
+        ]
         parts += [
-            f"{what} of {v} to {checksum(to)} without that transfer"
+            f"{what} of {money(v)} to {checksum(to)} without that transfer"
             for (to, v) in missing.elements()
         ]
         self.report(

@@ -13,7 +13,7 @@ from eth_utils import to_checksum_address
 from procurechain.invariants.events import ACTION_EXECUTED, CONTRACT_TOPICS, TRANSFER
 from procurechain.invariants.followed import Followed
 from procurechain.invariants.rpc import Call, batch
-from procurechain.invariants.selectors import BALANCE_OF
+from procurechain.invariants.selectors import BALANCE_OF, DECIMALS, SYMBOL
 
 
 class ChainHistory:
@@ -116,7 +116,9 @@ class ChainHistory:
 
         Three batched requests: the head (and the stored head's hash, to notice a chain
         that was reverted, which is then rewound), the logs, then block times, action
-        calldata and balances. Returns the number of logs added.
+        calldata and balances; the first time also the token's symbol and decimals
+        (``tokenSymbol``, ``tokenDecimals``: None when the token does not say). Returns the
+        number of logs added.
         """
         head_calls: list[Call] = [("eth_blockNumber", []), ("eth_chainId", [])]
         known = self.data["blocks"].get(str(self.to_block))
@@ -124,6 +126,8 @@ class ChainHistory:
             head_calls.append(("eth_getBlockByNumber", [hex(self.to_block), False]))
         replies = self._batch(head_calls)
         head, self.data["chainId"] = int(replies[0], 16), int(replies[1], 16)
+        if "tokenDecimals" not in self.data:  # once: what the sentences call amounts
+            self._read_token()
         rewound = known is not None and (replies[2] is None or replies[2]["hash"] != known["hash"])
         if rewound:
             self._rewind(head)
@@ -147,6 +151,20 @@ class ChainHistory:
         self._store_block(header)
         self.data["toBlock"] = target
         return len(added)
+
+    def _read_token(self) -> None:
+        """The token's ``symbol()`` and ``decimals()`` (raw calls; a token without them, or
+        with a ``bytes32`` symbol, is still checked: only the sentences lose its units)."""
+        token = to_checksum_address(self.data["token"])
+        for key, data, read in (
+            ("tokenSymbol", SYMBOL, _abi_symbol),
+            ("tokenDecimals", DECIMALS, _abi_decimals),
+        ):
+            try:
+                (reply,) = self._batch([("eth_call", [{"to": token, "data": data}, "latest"])])
+                self.data[key] = read(bytes.fromhex(reply[2:]))
+            except Exception:  # a revert, no code, garbage: the sentences show base units
+                self.data[key] = None
 
     def _batch(self, calls: list[Call]) -> list[Any]:
         return batch(self.session, self.rpc_url, calls)
@@ -210,3 +228,20 @@ class ChainHistory:
         data["balances"] = {}
         data["toBlock"] = fork
         self._rediscover()
+
+
+def _abi_symbol(raw: bytes) -> str | None:
+    """An ERC-20 ``symbol()`` reply: an ABI string, or the ``bytes32`` some old tokens
+    return."""
+    from eth_abi import decode
+
+    if len(raw) == 32:
+        return raw.rstrip(b"\0").decode("utf-8", "replace") or None
+    (text,) = decode(["bytes"], raw)
+    return bytes(text).decode("utf-8", "replace") or None
+
+
+def _abi_decimals(raw: bytes) -> int | None:
+    """An ERC-20 ``decimals()`` reply (a uint8; anything larger is not believed)."""
+    value = int.from_bytes(raw[:32], "big") if len(raw) >= 32 else -1
+    return value if 0 <= value <= 255 else None

@@ -33,7 +33,9 @@ def check_payment(report: Reporter, quorum: Quorum, g: Agreement, e: Event) -> N
     """
     actions = [x for x in quorum.actions if x.args["target"] == g.address and x.index < e.index]
     paid = e.args["paid"]
-    what = f"{e.name} of milestone {e.args['index']} paid {checksum(g.supplier)} {paid}"
+    what = (
+        f"{e.name} of milestone {e.args['index']} paid {checksum(g.supplier)} {report.money(paid)}"
+    )
     if not actions:
         report("d.no-action", g.label, e, f"{what} with no consortium action", paid=paid)
         return

@@ -3,6 +3,7 @@ the buyer took to fund makes no submission late."""
 
 from __future__ import annotations
 
+from procurechain import display
 from procurechain.invariants.agreements import Agreement
 from procurechain.invariants.events import Event
 from procurechain.invariants.violations import Reporter
@@ -28,13 +29,14 @@ def check_days_late(report: Reporter, g: Agreement, e: Event, now: int) -> None:
     # Only "late when it was not": how many days a late submission is late is the penalty
     # rule's business, and a funding one second after creation may shift it by one day.
     if e.args["daysLate"] > 0 and late == 0:
+        when = report.when
         report(
             "f.days-late",
             g.label,
             e,
-            f"milestone {index} submitted at {now} is {late} started days after its due "
-            f"date from funding {dues[1]} (scheduled {dues[0]}), but the event says "
-            f"{e.args['daysLate']}",
+            f"milestone {index} submitted at {when(now)} is {late} started days after its due "
+            f"date from funding {when(dues[1])} (scheduled {when(dues[0])}), but the event "
+            f"says {e.args['daysLate']}",
             days_late=e.args["daysLate"],
             expected_days_late=late,
             submitted=now,
@@ -60,13 +62,15 @@ def check_penalty(report: Reporter, g: Agreement, e: Event, penalty: int) -> Non
         return
     if m.submitted <= dues[1]:
         delay = (g.funded or 0) - (g.created or 0)
+        when = report.when
         report(
             "f.penalty",
             g.label,
             e,
-            f"charged a late penalty of {penalty} on milestone {index} submitted at "
-            f"{m.submitted}, not after its due date counted from funding {dues[1]} "
-            f"(scheduled {dues[0]}, funded {delay} s after creation)",
+            f"charged a late penalty of {report.money(penalty)} on milestone {index} submitted "
+            f"at {when(m.submitted)}, not after its due date counted from funding "
+            f"{when(dues[1])} (scheduled {when(dues[0])}, funded {display.duration(delay)} "
+            "after creation)",
             penalty=penalty,
             submitted=m.submitted,
             effective_due=dues[1],

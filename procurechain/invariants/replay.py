@@ -30,7 +30,7 @@ class Replay:
         self.registry, self.consortium = data["registry"], data["consortium"]
         self.token = data["token"]
         self.events = decode_events(data)
-        self.report = Reporter(int(data["toBlock"]))
+        self.report = Reporter.of(data)
         self.flows = TokenFlows(self.report)
         self.bonds = Bonds(self.report, self.flows)
         self.quorum = Quorum(self.report, data, self.events, pay_roles)

@@ -28,3 +28,6 @@ LIFT_CONFLICT = selector("liftConflict(address,address)")
 EXECUTE = selector("execute((address,uint256,bytes,uint256,uint256),bytes)")
 #: ``ERC20.balanceOf``: the balances read at the end of a history.
 BALANCE_OF = selector("balanceOf(address)")
+#: ``ERC20.symbol`` and ``ERC20.decimals``: how violation sentences call amounts.
+SYMBOL = selector("symbol()")
+DECIMALS = selector("decimals()")

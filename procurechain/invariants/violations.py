@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
+from procurechain import display
 from procurechain.invariants.events import Event
 
 #: What each rule code means (the first letter is the invariant of the package docstring).
@@ -50,8 +53,10 @@ class Violation:
         contract: the contract concerned, e.g. ``"Tender #1 0xAbC..."``.
         block: the block where it shows.
         tx: the transaction where it shows ("" for a balance read at the end).
-        message: one plain-English sentence with the contract, block, tx and amounts.
-        amounts: the figures of the sentence, by name (token base units, seconds, counts).
+        message: one plain-English sentence with the contract, block (and its time), tx and
+            amounts (in token units with the token's symbol; times as ISO dates in UTC).
+        amounts: the figures of the sentence, by name, exact (token base units, unix seconds,
+            counts).
     """
 
     rule: str
@@ -66,15 +71,49 @@ class Violation:
 
 
 class Reporter:
-    """The violations found so far, in the order they were found.
+    """The violations found so far, in the order they were found, and how their sentences
+    show amounts and times.
 
     Args:
         to_block: the history's last block (where a balance read at the end shows).
+        token: the token's symbol and decimals; None: amounts show as base units.
+        blocks: the history's blocks (``{"12": {"timestamp": ...}}``), to date each block.
     """
 
-    def __init__(self, to_block: int) -> None:
+    def __init__(
+        self,
+        to_block: int,
+        token: display.Token | None = None,
+        blocks: Mapping[str, Any] | None = None,
+    ) -> None:
         self.to_block = to_block
+        self.token = token
+        self.blocks: Mapping[str, Any] = blocks or {}
         self.violations: list[Violation] = []
+
+    @classmethod
+    def of(cls, data: Mapping[str, Any]) -> Reporter:
+        """The reporter of a history's JSON form (its last block, token and block times)."""
+        symbol, decimals = data.get("tokenSymbol"), data.get("tokenDecimals")
+        token = None if decimals is None else display.Token(symbol or "", int(decimals))
+        return cls(int(data["toBlock"]), token, data.get("blocks"))
+
+    def money(self, amount: int) -> str:
+        """A token amount as people read it (``16,150.00 dUSD``); base units when the token
+        did not say its decimals."""
+        if self.token is None:
+            return f"{amount:,} base units"
+        return self.token.money(amount)
+
+    @staticmethod
+    def when(timestamp: int) -> str:
+        """A time as an ISO date in UTC."""
+        return display.when(timestamp)
+
+    def _block(self, block: int) -> str:
+        """``block 26 at 2026-12-13T09:06:34Z`` (the time where the history knows it)."""
+        known = self.blocks.get(str(block))
+        return f"block {block} at {display.when(known['timestamp'])}" if known else f"block {block}"
 
     def __call__(
         self, rule: str, contract: str, event: Event | None, text: str, **amounts: int
@@ -90,6 +129,6 @@ class Reporter:
         """
         block = event.block if event else self.to_block
         tx = event.tx if event else ""
-        where = f"block {block}, tx {tx}" if tx else f"balance read at block {block}"
+        where = f"{self._block(block)}, tx {tx}" if tx else f"balance read at {self._block(block)}"
         message = f"{contract} ({where}): {text}"
         self.violations.append(Violation(rule, contract, block, tx, message, dict(amounts)))

@@ -1,4 +1,5 @@
-"""How violation sentences name addresses, roles and functions (display only)."""
+"""How violation sentences name addresses, roles and functions (display only); amounts and
+times are the :class:`~procurechain.invariants.violations.Reporter`'s (it knows the token)."""
 
 from __future__ import annotations
 

@@ -28,6 +28,8 @@ from procurechain.record import notice as nt
 __all__ = [
     "OnChainNotice",
     "check_document",
+    "notice_json",
+    "notice_lines",
     "notice_of",
     "notices",
     "publish_text",
@@ -261,6 +263,18 @@ def _against_plan(reading: nt.Reading, plan: list[dict[str, Any]]) -> nt.Reading
         return reading
     problem = "the notice's milestone titles are not the plan's (their hashes differ)"
     return nt.Reading(reading.text, replace(notice, milestones=()), (*reading.problems, problem))
+
+
+def notice_json(found: OnChainNotice) -> dict[str, Any]:
+    """A tender's notice for machines: the hash the chain logged, the text found with it, the
+    notice when it is well-formed, and the problems (a reader trusts ``notice`` alone)."""
+    reading = found.reading
+    return {
+        "hash": found.hash,
+        "text": None if reading is None else reading.text,
+        "notice": None if reading is None or reading.notice is None else reading.notice.as_dict(),
+        "problems": [found.problem] if reading is None else list(reading.problems),
+    }
 
 
 def notice_lines(found: OnChainNotice, *, verify: bool = False) -> list[str]:
