@@ -348,6 +348,12 @@ def markdown(
             f"{result['tender_creation']['clone']:,} |",
             f"| published text (calldata + log) | {text['publish_gas_per_byte']:.1f} | "
             f"a 100-byte reason costs {text['publish_100_bytes']:,} gas in all |",
+            "",
+            "Since Prague, EIP-7623 charges a transaction whose calldata outweighs its execution",
+            "at least 10 gas per calldata token (40 a non-zero byte): a notice near the 8,192-",
+            "byte limit costs about 27 gas a byte at the margin, not 16. An agency that is a",
+            "contract also logs its notice (`TenderNotice`, 8 gas a byte more), since its",
+            "calldata is nested in another call.",
         ]
     if safe:
         lines += [
