@@ -31,7 +31,7 @@ from procurechain.devnet import move_to, require_devnet
 from procurechain.errors import ProcurechainError
 from procurechain.files import write_atomic
 from procurechain.record import notice as nt
-from procurechain.record.content import publish_text
+from procurechain.record.content import publish
 
 __all__ = ["DAY", "DUSD", "ScenarioResult", "Step", "run_reference"]
 
@@ -105,7 +105,10 @@ class _Run:
 
     def say(self, author: Any, text: str) -> bytes:
         """Put ``text`` on the record (once) and return its hash, for a decision to name."""
-        return publish_text(self.registry, author, text)
+        digest, receipt = publish(self.registry, author, text)
+        if receipt is not None:
+            self.record(author, f"put on the record: {text}", receipt)
+        return digest
 
     def travel_past(self, timestamp: int, extra: int = 0) -> None:
         """Move the devnet clock just past ``timestamp`` (plus ``extra`` seconds)."""

@@ -32,6 +32,7 @@ __all__ = [
     "notice_lines",
     "notice_of",
     "notices",
+    "publish",
     "publish_text",
     "text_of",
 ]
@@ -85,6 +86,11 @@ def publish_text(registry: Any, account: Any, text: str) -> bytes:
     Raises:
         ProcurechainError: the text is empty or longer than the chain takes (nothing sent).
     """
+    return publish(registry, account, text)[0]
+
+
+def publish(registry: Any, account: Any, text: str) -> tuple[bytes, Any]:
+    """:func:`publish_text`, also returning the receipt (None when the text was there)."""
     from ape import chain
 
     data = text.encode("utf-8")
@@ -105,12 +111,12 @@ def publish_text(registry: Any, account: Any, text: str) -> bytes:
             "topics": [topic, "0x" + digest.hex()],
         }
     )
-    if not found:
-        try:
-            registry.publish(text, sender=account)
-        except Exception as err:
-            raise ProcurechainError(describe(err)) from err
-    return digest
+    if found:
+        return digest, None
+    try:
+        return digest, registry.publish(text, sender=account)
+    except Exception as err:
+        raise ProcurechainError(describe(err)) from err
 
 
 def _calls(trace: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
