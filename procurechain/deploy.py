@@ -13,6 +13,7 @@ proposal bundle per agency is written for the members to sign.
 
 from __future__ import annotations
 
+import re
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -175,12 +176,24 @@ def load_config(path: str | Path) -> SuiteConfig:
             policies=policies,
             agencies=agencies,
             phase_cap=_amount(registry.get("phase_cap", "100000"), f"{source}: registry.phase_cap"),
-            ocid_prefix=str(registry.get("ocid_prefix", "ocds-pcdev0")),
+            ocid_prefix=_ocid_prefix(registry.get("ocid_prefix", "ocds-pcdev0"), source),
             token=_address(token, f"{source}: token") if token else None,
             proposals_dir=Path(str(document.get("proposals_dir", "proposals"))),
         )
     except (KeyError, TypeError, ValueError) as err:
         raise ProcurechainError(f"{source}: missing or invalid key ({err})") from err
+
+
+def _ocid_prefix(value: Any, source: str) -> str:
+    """An OCDS ocid prefix: ``ocds-`` and 6 lowercase letters or digits (register yours with
+    the Open Contracting Partnership for production; the devnet's is ``ocds-pcdev0``)."""
+    text = str(value)
+    if not re.fullmatch(r"ocds-[a-z0-9]{6}", text):
+        raise ProcurechainError(
+            f"{source}: registry.ocid_prefix {text!r} is not an OCDS prefix (ocds- and 6 "
+            "lowercase letters or digits, e.g. ocds-pcdev0; register one for production)"
+        )
+    return text
 
 
 #: Functions that pay the supplier for delivered work as ``acceptMilestone`` does: each must

@@ -108,6 +108,8 @@ def test_without_member_keys_agencies_become_proposals(deployer, tmp_path, stran
             r"policy resolveDispute\(uint256,uint256,bytes32\) must require role auditor",
         ),
         (lambda d: d.pop("consortium"), "missing or invalid key"),
+        (lambda d: d["registry"].update(ocid_prefix="ocds-CITY"), "is not an OCDS prefix"),
+        (lambda d: d["registry"].update(ocid_prefix="city-123456"), "is not an OCDS prefix"),
     ],
 )
 def test_bad_deployment_files_are_refused_before_anything_is_sent(
