@@ -10,6 +10,7 @@ from pathlib import Path
 import ape
 import pytest
 import yaml
+from eth_abi import encode
 from eth_utils import keccak
 
 from procurechain import tender as td
@@ -217,11 +218,13 @@ def test_hostile_notice_bytes_are_read_not_trusted(chain, registry, token, agenc
         create_tender(registry, agency, benches_spec(chain, token, text))
     # invalid UTF-8 cannot be sent through Ape's string encoder: send raw calldata
     spec = benches_spec(chain, token, "placeholder")
-    data = bytes(registry.createTender.encode_input(spec.params(), spec.plan_tuples(), "ÿÿ"))
-    raw = data.replace("ÿÿ".encode(), b"\xff\xfe\xfd\xfc")
-    chain.provider.web3.eth.send_transaction(
+    types = [t for t in content._ARGS]  # params, plan, the notice as bytes (same encoding)
+    raw = content._SELECTOR + encode(types, [spec.params(), spec.plan_tuples(), b"\xff\xfe\xfd"])
+    web3 = chain.provider.web3
+    sent = web3.eth.send_transaction(
         {"from": str(agency.address), "to": str(registry.address), "data": "0x" + raw.hex()}
     )
+    assert web3.eth.wait_for_transaction_receipt(sent)["status"] == 1
     log = collect(registry, consortium)
     readings = [content.notices(log)[t].reading for t in log.tenders.values()]
     assert [r.notice for r in readings] == [None, None, None]
