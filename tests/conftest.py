@@ -35,6 +35,34 @@ settings.register_profile(
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 DUSD = 10**6  # one dUSD in base units (6 decimals)
+DAY = 86_400
+#: The reference plan's shares (bps) and due days: 40% at 30, 40% at 60, 20% at 90.
+BENCH_SHARES = ((4_000, 30), (4_000, 60), (2_000, 90))
+
+
+def notice_spec(chain, token, notice: str, titles, budget: int = 50_000 * DUSD):
+    """A tender spec with ``notice`` and the reference plan, milestone ``i`` titled
+    ``titles[i]`` (the notice is not read here: it may be hostile)."""
+    from eth_utils import keccak
+
+    from procurechain.tender import Milestone, TenderSpec
+
+    now = chain.pending_timestamp
+    return TenderSpec(
+        token=str(token.address),
+        budget=budget,
+        bond=500 * DUSD,
+        bidding_deadline=now + 7 * DAY,
+        reveal_deadline=now + 10 * DAY,
+        acceptance_window=5 * DAY,
+        notice=notice,
+        plan=tuple(
+            Milestone(share, days * DAY, keccak(text=title))
+            for (share, days), title in zip(BENCH_SHARES, titles, strict=True)
+        ),
+    )
+
+
 PROJECT = Path(__file__).resolve().parents[1]
 
 

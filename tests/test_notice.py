@@ -18,13 +18,11 @@ from procurechain.audit import collect
 from procurechain.calls import call_of
 from procurechain.record import content
 from procurechain.record import notice as nt
-from procurechain.tender import Milestone, TenderSpec, create_tender
+from procurechain.tender import TenderSpec, create_tender
 
-from conftest import DUSD
+from conftest import DUSD, notice_spec
 
 BENCHES = Path(__file__).resolve().parent.parent / "examples" / "benches"
-DAY = 86_400
-SHARES = ((4_000, 30), (4_000, 60), (2_000, 90))
 
 
 @pytest.fixture
@@ -49,22 +47,9 @@ def registry(project, deployer, consortium, agency, auditor, citizen, token):
 
 
 def benches_spec(chain, token, notice: str) -> TenderSpec:
-    now = chain.pending_timestamp
     reading = nt.read(notice)
     titles = reading.notice.milestones if reading.notice else ("a", "b", "c")
-    return TenderSpec(
-        token=str(token.address),
-        budget=50_000 * DUSD,
-        bond=500 * DUSD,
-        bidding_deadline=now + 7 * DAY,
-        reveal_deadline=now + 10 * DAY,
-        acceptance_window=5 * DAY,
-        notice=notice,
-        plan=tuple(
-            Milestone(share, days * DAY, keccak(text=title))
-            for (share, days), title in zip(SHARES, titles, strict=True)
-        ),
-    )
+    return notice_spec(chain, token, notice, titles)
 
 
 def write_notice(folder: Path, **changes) -> Path:

@@ -23,14 +23,12 @@ from procurechain.audit import collect
 from procurechain.calls import Call, call_of
 from procurechain.record import content
 from procurechain.record import notice as nt
-from procurechain.tender import Milestone, TenderSpec, create_tender
+from procurechain.tender import TenderSpec, create_tender
 
-from conftest import DUSD
+from conftest import DUSD, notice_spec
 
 PROJECT = Path(__file__).resolve().parents[1]
 BENCHES = PROJECT / "examples" / "benches"
-DAY = 86_400
-SHARES = ((4_000, 30), (4_000, 60), (2_000, 90))
 TITLES = ("benches delivered", "benches installed", "warranty")
 
 
@@ -78,20 +76,21 @@ def poc(project, deployer, registry, consortium, agency):
 
 def spec_of(chain, token, notice: str, titles=TITLES, budget=50_000 * DUSD) -> TenderSpec:
     """A tender spec for ``notice`` (not read back first: the notice may be hostile)."""
-    now = chain.pending_timestamp
-    return TenderSpec(
-        token=str(token.address),
-        budget=budget,
-        bond=500 * DUSD,
-        bidding_deadline=now + 7 * DAY,
-        reveal_deadline=now + 10 * DAY,
-        acceptance_window=5 * DAY,
-        notice=notice,
-        plan=tuple(
-            Milestone(share, days * DAY, keccak(text=title))
-            for (share, days), title in zip(SHARES, titles, strict=True)
-        ),
-    )
+    return notice_spec(chain, token, notice, titles, budget)
+
+
+def assert_found_at_the_default_recursion_limit(log, tender: str, text: str) -> None:
+    """The notice is read in this process (Ape's 100,000 limit, a side effect of importing
+    py_ecc) and at Python's default limit of 1,000, where a deep trace no longer parses."""
+    found = content.notices(log)[tender]
+    assert found.reading is not None and found.reading.text == text, found.problem
+    saved = sys.getrecursionlimit()
+    sys.setrecursionlimit(1_000)
+    try:
+        found = content.notices(log)[tender]
+    finally:
+        sys.setrecursionlimit(saved)
+    assert found.reading is not None and found.reading.text == text, found.problem
 
 
 def create_data(registry, spec: TenderSpec) -> bytes:
@@ -357,15 +356,7 @@ def test_a_deep_call_trace_does_not_hide_a_contract_agencys_notice(
     poc.deepThenCall(recursor, registry, data, sender=bidder_a, gas=29_000_000)
     log = collect(registry, consortium)
     (tender,) = log.tenders.values()
-    found = content.notices(log)[tender]  # held here: Ape's process has a 100,000 limit
-    assert found.reading is not None and found.reading.text == text, found.problem
-    saved = sys.getrecursionlimit()
-    sys.setrecursionlimit(1_000)  # Python's default: the trace no longer parses
-    try:
-        found = content.notices(log)[tender]
-    finally:
-        sys.setrecursionlimit(saved)
-    assert found.reading is not None and found.reading.text == text, found.problem
+    assert_found_at_the_default_recursion_limit(log, tender, text)
 
 
 def test_a_third_party_executor_cannot_hide_the_consortium_agencys_notice(
@@ -386,15 +377,7 @@ def test_a_third_party_executor_cannot_hide_the_consortium_agencys_notice(
     wrapper.deepThenCall(recursor, consortium, execute, sender=bidder_a, gas=29_000_000)
     log = collect(registry, consortium)
     (tender,) = log.tenders.values()
-    found = content.notices(log)[tender]  # held here: Ape's process has a 100,000 limit
-    assert found.reading is not None and found.reading.text == text, found.problem
-    saved = sys.getrecursionlimit()
-    sys.setrecursionlimit(1_000)  # Python's default: the trace no longer parses
-    try:
-        found = content.notices(log)[tender]
-    finally:
-        sys.setrecursionlimit(saved)
-    assert found.reading is not None and found.reading.text == text, found.problem
+    assert_found_at_the_default_recursion_limit(log, tender, text)
 
 
 # ---------------------------------------------------------------------------- held
