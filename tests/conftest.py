@@ -40,6 +40,22 @@ DAY = 86_400
 BENCH_SHARES = ((4_000, 30), (4_000, 60), (2_000, 90))
 
 
+def send_raw(chain, sender, to, data: bytes) -> dict:
+    """Send raw calldata from an unlocked devnet account and wait until it is mined and
+    succeeded (a loaded machine otherwise reads the chain before the block exists)."""
+    web3 = chain.provider.web3
+    sent = web3.eth.send_transaction(
+        {
+            "from": str(sender.address),
+            "to": str(getattr(to, "address", to)),
+            "data": "0x" + data.hex(),
+        }
+    )
+    receipt = web3.eth.wait_for_transaction_receipt(sent)
+    assert receipt["status"] == 1, receipt
+    return receipt
+
+
 def notice_spec(chain, token, notice: str, titles, budget: int = 50_000 * DUSD):
     """A tender spec with ``notice`` and the reference plan, milestone ``i`` titled
     ``titles[i]`` (the notice is not read here: it may be hostile)."""

@@ -20,7 +20,7 @@ from procurechain.record import content
 from procurechain.record import notice as nt
 from procurechain.tender import TenderSpec, create_tender
 
-from conftest import DUSD, notice_spec
+from conftest import DUSD, notice_spec, send_raw
 
 BENCHES = Path(__file__).resolve().parent.parent / "examples" / "benches"
 
@@ -205,11 +205,7 @@ def test_hostile_notice_bytes_are_read_not_trusted(chain, registry, token, agenc
     spec = benches_spec(chain, token, "placeholder")
     types = [t for t in content._ARGS]  # params, plan, the notice as bytes (same encoding)
     raw = content._SELECTOR + encode(types, [spec.params(), spec.plan_tuples(), b"\xff\xfe\xfd"])
-    web3 = chain.provider.web3
-    sent = web3.eth.send_transaction(
-        {"from": str(agency.address), "to": str(registry.address), "data": "0x" + raw.hex()}
-    )
-    assert web3.eth.wait_for_transaction_receipt(sent)["status"] == 1
+    send_raw(chain, agency, registry, raw)
     log = collect(registry, consortium)
     readings = [content.notices(log)[t].reading for t in log.tenders.values()]
     assert [r.notice for r in readings] == [None, None, None]

@@ -25,7 +25,7 @@ from procurechain.record import content
 from procurechain.record import notice as nt
 from procurechain.tender import TenderSpec, create_tender
 
-from conftest import DUSD, notice_spec
+from conftest import DUSD, notice_spec, send_raw
 
 PROJECT = Path(__file__).resolve().parents[1]
 BENCHES = PROJECT / "examples" / "benches"
@@ -305,9 +305,7 @@ def test_text_of_shows_only_the_exact_published_bytes(chain, registry, consortiu
     hashes = []
     for tail in (b"\xff", b"\xfe"):
         raw = data.replace(b"Bid late#!", b"Bid late" + tail + b"!")
-        chain.provider.web3.eth.send_transaction(
-            {"from": str(agency.address), "to": str(registry.address), "data": "0x" + raw.hex()}
-        )
+        send_raw(chain, agency, registry, raw)
         hashes.append("0x" + keccak(b"Bid late" + tail + b"!").hex())
     log = collect(registry, consortium)
     shown = [content.text_of(log.texts, h) for h in hashes]
@@ -330,9 +328,7 @@ def test_non_canonical_calldata_does_not_hide_the_notice(
     assert len(text.encode()) % 32, "the notice needs padding for this PoC"
     data = bytearray(create_data(registry, spec_of(chain, token, text)))
     data[-1] = 0x01  # a padding byte
-    chain.provider.web3.eth.send_transaction(
-        {"from": str(agency.address), "to": str(registry.address), "data": "0x" + data.hex()}
-    )
+    send_raw(chain, agency, registry, bytes(data))
     log = collect(registry, consortium)
     (tender,) = log.tenders.values()
     (event,) = log.of("TenderCreated")
