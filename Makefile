@@ -72,6 +72,13 @@ $(SLITHER_VENV)/requirements.txt: $(SLITHER_REQUIREMENTS) | prereqs
 
 setup: $(STAMPS)/venv $(BIN)/anvil $(SOLC)
 
+# What only the tests need from Debian: chromium for the portal's browser tests and a
+# PostgreSQL server the index tests start themselves (tools/check-system.sh installs them
+# with apt-get when run as root, and says what to run otherwise).
+$(STAMPS)/system: tools/check-system.sh | $(STAMPS)
+	@tools/check-system.sh
+	@touch $@
+
 # Ape prints its whole stack when solc rejects a source (the venv lives inside the
 # project): show only solc's own message, with file and line. Ape's incremental compile misses
 # that the Registry embeds the Tender's code (`new Tender`), so any change of a source compiles
@@ -103,7 +110,7 @@ slither: $(SLITHER_VENV)/requirements.txt $(SOLC)
 	@echo "==> slither"
 	@$(SLITHER_VENV)/bin/python tools/slither/run.py --solc $(SOLC)
 
-test: lint slither compile
+test: lint slither compile $(STAMPS)/system
 	@echo "==> ape test"
 	@$(APE) test $(TEST_ARGS)
 
