@@ -89,7 +89,7 @@ def _hostile_tenders(chain: Any, registry: Any, agency: Any, token: Any) -> dict
                     "title": f'"><script>window.{MARKER}=5</script>',
                     "type": "technicalSpecifications",
                     "format": "text/html",
-                    "url": "https://example.org/spec?a=1&b=<x>",
+                    "url": "https://example.org/spec?a=1&b=2",
                     "sha256": "ab" * 32,
                 },
                 {
@@ -113,21 +113,29 @@ def _hostile_tenders(chain: Any, registry: Any, agency: Any, token: Any) -> dict
     bad_docs = notice(
         title="Tender with scripted links",
         documents=[
-            {"title": "click me", "type": "technicalSpecifications", "format": "text/html",
-             "url": f"javascript:window.{MARKER}=6", "sha256": "ab" * 32},
-            {"title": "data me", "type": "technicalSpecifications", "format": "text/html",
-             "url": f"data:text/html,<script>window.{MARKER}=7</script>", "sha256": "ab" * 32},
+            {
+                "title": "click me",
+                "type": "technicalSpecifications",
+                "format": "text/html",
+                "url": f"javascript:window.{MARKER}=6",
+                "sha256": "ab" * 32,
+            },
+            {
+                "title": "data me",
+                "type": "technicalSpecifications",
+                "format": "text/html",
+                "url": f"data:text/html,<script>window.{MARKER}=7</script>",
+                "sha256": "ab" * 32,
+            },
         ],
-    )  # fmt: skip
+    )
     text = json.dumps(bad_docs)
     tender_id, _, _ = create_tender(registry, agency, notice_spec(chain, token, text, "abc"))
     ids["js_url"] = tender_id
     # Invalid UTF-8 cannot go through Ape's string encoder: raw calldata.
     spec = notice_spec(chain, token, "placeholder", "abc")
     raw = b'{"title": "Broken \xff\xfe bytes <script>window.__pwned=8</script>"}'
-    data = content._SELECTOR + encode(
-        list(content._ARGS), [spec.params(), spec.plan_tuples(), raw]
-    )
+    data = content._SELECTOR + encode(list(content._ARGS), [spec.params(), spec.plan_tuples(), raw])
     send_raw(chain, agency, registry, data)
     ids["bad_utf8"] = int(registry.tenderCount())
     # A published text (a reason) with invalid UTF-8, named by a conflict declaration.
@@ -172,7 +180,7 @@ def build(folder: Path) -> Seeded:
     head = chain.blocks.head
     balances = {a: int(token.balanceOf(a)) for a in log.agreements.values()}
     with engine.begin() as db:
-        _write(db, log, facts, export, balances, int(head.number), int(head.timestamp))
+        _write(db, log, facts, export, balances, int(head.number), int(head.timestamp), names)
     seeded_ = Seeded(url=url, names=names, ids=ids)
     seeded_.benches_ocid = facts.ocids[1]
     seeded_.hostile_id, seeded_.js_url_id = ids["hostile"], ids["js_url"]
@@ -200,9 +208,7 @@ def _event_tenders(log: Any) -> list[int | None]:
     for e in log.entries:
         if e.event == "BidCommitted":
             bidders.setdefault(e.args["bidder"], of[e.address])
-    by_tx = {
-        e.tx: of.get(e.args["target"]) for e in log.entries if e.event == "ActionExecuted"
-    }
+    by_tx = {e.tx: of.get(e.args["target"]) for e in log.entries if e.event == "ActionExecuted"}
     by_action = {}
     for e in log.entries:
         if e.tx in by_tx and "actionHash" in e.args:
@@ -244,7 +250,14 @@ def _stage(compiled: dict[str, Any], events: list[Any], now: int, deadline: int)
 
 
 def _write(
-    db: Any, log: Any, facts: Any, export: Any, balances: dict[str, int], head: int, now: int
+    db: Any,
+    log: Any,
+    facts: Any,
+    export: Any,
+    balances: dict[str, int],
+    head: int,
+    now: int,
+    names: dict[str, str],
 ) -> None:
     token = facts.currency
     db.execute(
@@ -260,34 +273,54 @@ def _write(
                 "decimals": token.decimals,
                 "pegged_to": token.pegged_to or "",
                 "first_block": log.entries[0].block,
+                # the publisher's names of accounts (the portal's only source for members)
+                "names": json.dumps(names),
             }.items()
         ],
     )
     db.execute(
         insert(t.cursor),
-        [{"id": 1, "indexed_block": head, "indexed_hash": "0x" + "00" * 32,
-          "derived_block": head, "derived_timestamp": now}],
-    )  # fmt: skip
+        [
+            {
+                "id": 1,
+                "indexed_block": head,
+                "indexed_hash": "0x" + "00" * 32,
+                "derived_block": head,
+                "derived_timestamp": now,
+            }
+        ],
+    )
     blocks = {e.block: e.timestamp for e in log.entries}
     db.execute(
         insert(t.blocks),
-        [{"number": b, "hash": "0x" + keccak(b.to_bytes(8, "big")).hex(), "timestamp": ts}
-         for b, ts in blocks.items()],
-    )  # fmt: skip
+        [
+            {"number": b, "hash": "0x" + keccak(b.to_bytes(8, "big")).hex(), "timestamp": ts}
+            for b, ts in blocks.items()
+        ],
+    )
     owners = _event_tenders(log)
     db.execute(
         insert(t.events),
         [
             {
-                "block": e.block, "log_index": e.log_index, "tx": e.tx,
-                "timestamp": e.timestamp, "contract": e.contract, "address": e.address,
-                "event": e.event, "actor": e.actor, "sender": e.sender,
-                "signers": json.dumps(list(e.signers)), "args": json.dumps(e.args),
-                "amounts": json.dumps(e.amounts), "sentence": e.sentence, "tender_id": tid,
+                "block": e.block,
+                "log_index": e.log_index,
+                "tx": e.tx,
+                "timestamp": e.timestamp,
+                "contract": e.contract,
+                "address": e.address,
+                "event": e.event,
+                "actor": e.actor,
+                "sender": e.sender,
+                "signers": json.dumps(list(e.signers)),
+                "args": json.dumps(e.args),
+                "amounts": json.dumps(e.amounts),
+                "sentence": e.sentence,
+                "tender_id": tid,
             }
             for e, tid in zip(log.entries, owners, strict=True)
         ],
-    )  # fmt: skip
+    )
     created = {e.args["id"]: e for e in log.of("TenderCreated")}
     for tid, address in log.tenders.items():
         found = facts.notices.get(address)
@@ -295,14 +328,18 @@ def _write(
         db.execute(
             insert(t.tenders),
             {
-                "id": tid, "address": address, "agency": created[tid].args["agency"],
-                "block": created[tid].block, "ocid": facts.ocids[tid],
-                "token": log.tokens[address], "terms": json.dumps(asdict(facts.terms[address])),
+                "id": tid,
+                "address": address,
+                "agency": created[tid].args["agency"],
+                "block": created[tid].block,
+                "ocid": facts.ocids[tid],
+                "token": log.tokens[address],
+                "terms": json.dumps(asdict(facts.terms[address])),
                 "notice_hash": created[tid].args["noticeHash"],
                 "notice": reading.text if reading else None,
                 "notice_source": (found.problem if found and found.problem else "calldata"),
             },
-        )  # fmt: skip
+        )
     for tender, agreement in log.agreements.items():
         tid = _tender_of(log)[tender]
         accepted = next(e for e in log.of("AwardAccepted") if e.address == tender)
@@ -334,15 +371,24 @@ def _write(
 
 
 def _process_row(
-    tid: int, ocid: str, address: str, compiled: dict, events: list, terms: Any, now: int,
+    tid: int,
+    ocid: str,
+    address: str,
+    compiled: dict,
+    events: list,
+    terms: Any,
+    now: int,
     head: int,
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
     tender = compiled["tender"]
     awarded = [e for e in events if e.event == "AwardAccepted"]
     supplier = awarded[-1].args["supplier"] if awarded else None
     value = awarded[-1].amounts["price"] if awarded else None
-    paid = sum(e.amounts["amount"] for e in events if e.event == "Withdrawn"
-               and e.contract == "Agreement" and e.args["account"] == supplier)  # fmt: skip
+    paid = sum(
+        e.amounts["amount"]
+        for e in events
+        if e.event == "Withdrawn" and e.contract == "Agreement" and e.args["account"] == supplier
+    )
     penalties = sum(
         e.amounts["penalty"] for e in events if e.event in ("MilestoneAccepted", "DisputeResolved")
     )
@@ -382,17 +428,26 @@ def _bid_rows(tid: int, events: list, compiled: dict) -> list[dict[str, Any]]:
     for e in events:
         bidder = e.args.get("bidder")
         if e.event == "BidCommitted" and bidder not in bids:
-            bids[bidder] = {"tender_id": tid, "bidder": bidder, "status": "sealed",
-                            "price_units": None, "price_sort": None, "committed": e.timestamp}
+            bids[bidder] = {
+                "tender_id": tid,
+                "bidder": bidder,
+                "status": "sealed",
+                "price_units": None,
+                "price_sort": None,
+                "committed": e.timestamp,
+            }
         elif e.event == "BidRevealed":
             price = e.amounts["price"]
-            bids[bidder].update(status="valid" if e.args["valid"] else "invalid",
-                                price_units=str(price), price_sort=float(price))
+            bids[bidder].update(
+                status="valid" if e.args["valid"] else "invalid",
+                price_units=str(price),
+                price_sort=float(price),
+            )
         elif e.event == "BidderDisqualified":
             bids[bidder]["status"] = "disqualified"
         elif e.event == "AwardAccepted":
             bids[e.args["supplier"]]["status"] = "won"
-    return list(bids.values())  # fmt: skip
+    return list(bids.values())
 
 
 def _flags(log: Any, per_tender: dict[int, list[Any]]) -> list[dict[str, Any]]:
@@ -401,20 +456,38 @@ def _flags(log: Any, per_tender: dict[int, list[Any]]) -> list[dict[str, Any]]:
     for tid, events in per_tender.items():
         for e in events:
             if e.event == "MilestoneSubmitted" and e.args["daysLate"]:
-                found.append({"code": "C-LATE", "tender_id": tid, "party": None,
-                              "value": float(e.args["daysLate"]),
-                              "evidence": f"Milestone {e.args['index'] + 1} was delivered "
-                                          f"{e.args['daysLate']} days late (block {e.block})."})
+                found.append(
+                    {
+                        "code": "C-LATE",
+                        "tender_id": tid,
+                        "party": None,
+                        "value": float(e.args["daysLate"]),
+                        "evidence": f"Milestone {e.args['index'] + 1} was delivered "
+                        f"{e.args['daysLate']} days late (block {e.block}).",
+                    }
+                )
             elif e.event == "MilestoneDisputed":
-                found.append({"code": "C-DISPUTE", "tender_id": tid, "party": None,
-                              "value": None,
-                              "evidence": f"Milestone {e.args['index'] + 1} was disputed "
-                                          f"(block {e.block})."})
+                found.append(
+                    {
+                        "code": "C-DISPUTE",
+                        "tender_id": tid,
+                        "party": None,
+                        "value": None,
+                        "evidence": f"Milestone {e.args['index'] + 1} was disputed "
+                        f"(block {e.block}).",
+                    }
+                )
             elif e.event == "BondForfeited":
-                found.append({"code": "C-FORFEIT", "tender_id": tid,
-                              "party": e.args["bidder"], "value": None,
-                              "evidence": f"{e.sentence} (block {e.block})."})
-    return found  # fmt: skip
+                found.append(
+                    {
+                        "code": "C-FORFEIT",
+                        "tender_id": tid,
+                        "party": e.args["bidder"],
+                        "value": None,
+                        "evidence": f"{e.sentence} (block {e.block}).",
+                    }
+                )
+    return found
 
 
 def _long_title_row(db: Any, facts: Any) -> int:

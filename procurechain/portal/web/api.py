@@ -17,27 +17,53 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from procurechain.portal.web.params import BadQuery, filters_from
+from procurechain.portal.web.params import BadQueryError, filters_from
 from procurechain.portal.web.present import Present
 from procurechain.portal.web.queries import Filters, Queries
 from procurechain.record import packages
 from procurechain.record.facts import ChainFacts
 from procurechain.record.money import Currency
 
-__all__ = ["Api", "PROCUREMENT_COLUMNS", "TIMELINE_COLUMNS"]
+__all__ = ["PROCUREMENT_COLUMNS", "TIMELINE_COLUMNS", "Api"]
 
 #: The columns of the procurement list's CSV and JSON (amounts in base units).
 PROCUREMENT_COLUMNS = (
-    "tender_id", "ocid", "title", "agency", "agency_name", "category", "stage",
-    "budget_units", "value_units", "supplier", "supplier_name", "bidders", "published",
-    "bidding_deadline", "awarded", "escrow_units", "paid_units", "late_milestones",
-    "penalties_units", "disputes", "flags",
-)  # fmt: skip
+    "tender_id",
+    "ocid",
+    "title",
+    "agency",
+    "agency_name",
+    "category",
+    "stage",
+    "budget_units",
+    "value_units",
+    "supplier",
+    "supplier_name",
+    "bidders",
+    "published",
+    "bidding_deadline",
+    "awarded",
+    "escrow_units",
+    "paid_units",
+    "late_milestones",
+    "penalties_units",
+    "disputes",
+    "flags",
+)
 #: The columns of a procurement's timeline CSV.
 TIMELINE_COLUMNS = (
-    "date", "block", "log_index", "tx", "contract", "event", "actor", "actor_name", "signers",
-    "sentence", "amounts",
-)  # fmt: skip
+    "date",
+    "block",
+    "log_index",
+    "tx",
+    "contract",
+    "event",
+    "actor",
+    "actor_name",
+    "signers",
+    "sentence",
+    "amounts",
+)
 
 
 class _Json(JSONResponse):
@@ -76,7 +102,7 @@ class Api:
     def _filters(self, request: Request) -> Filters:
         try:
             return filters_from(dict(request.query_params), self.q.token().decimals)
-        except BadQuery as err:
+        except BadQueryError as err:
             raise HTTPException(400, str(err)) from err
 
     def _facts(self) -> ChainFacts:
@@ -104,6 +130,8 @@ class Api:
 
     def _row(self, p: Present, row: Any) -> dict[str, Any]:
         found = {k: row[k] for k in PROCUREMENT_COLUMNS if k in row}
+        for key in [k for k in found if k.endswith("_units")]:
+            found[key] = None if found[key] is None else int(found[key])  # exact integers
         found["agency_name"] = p.name(row["agency"])
         found["supplier_name"] = p.name(row["supplier"]) if row["supplier"] else None
         return found
@@ -141,8 +169,11 @@ class Api:
         f = self._filters(request)
         p = Present(self.q.token(), self.q.names())
         rows = [self._row(p, r) for r in self.q.search(f, limit=10_000).rows]
-        return _csv([[r[c] for c in PROCUREMENT_COLUMNS] for r in rows], PROCUREMENT_COLUMNS,
-                    "procurements.csv")  # fmt: skip
+        return _csv(
+            [[r[c] for c in PROCUREMENT_COLUMNS] for r in rows],
+            PROCUREMENT_COLUMNS,
+            "procurements.csv",
+        )
 
     async def timeline_csv(self, request: Request) -> Response:
         """One procurement's timeline as CSV."""
@@ -151,11 +182,21 @@ class Api:
             raise HTTPException(404, "There is no procurement with that number.")
         p = Present(self.q.token(), self.q.names())
         rows = [
-            [Present.when(e["timestamp"]), e["block"], e["log_index"], e["tx"], e["contract"],
-             e["event"], e["actor"], p.name(e["actor"]), e["signers"], e["sentence"],
-             e["amounts"]]
+            [
+                Present.when(e["timestamp"]),
+                e["block"],
+                e["log_index"],
+                e["tx"],
+                e["contract"],
+                e["event"],
+                e["actor"],
+                p.name(e["actor"]),
+                e["signers"],
+                e["sentence"],
+                e["amounts"],
+            ]
             for e in self.q.events_of(tid)
-        ]  # fmt: skip
+        ]
         return _csv(rows, TIMELINE_COLUMNS, f"timeline-{tid}.csv")
 
     async def release_package(self, request: Request) -> Response:

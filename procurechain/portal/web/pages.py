@@ -15,7 +15,7 @@ from starlette.templating import Jinja2Templates
 from procurechain.portal.web import procurement, timeline
 from procurechain.portal.web.charts import bar_chart
 from procurechain.portal.web.flagdefs import FlagDefinition
-from procurechain.portal.web.params import BadQuery, filters_from, query_string
+from procurechain.portal.web.params import BadQueryError, filters_from, query_string
 from procurechain.portal.web.present import Present
 from procurechain.portal.web.queries import SORTS, STAGES, Filters, Queries
 
@@ -101,7 +101,7 @@ class Pages:
         query = dict(request.query_params)
         try:
             found = self.q.search(filters_from(query, self.q.token().decimals))
-        except BadQuery as err:
+        except BadQueryError as err:
             return self.error(request, 400, str(err))
         return self.render(
             request,
@@ -180,8 +180,11 @@ class Pages:
         for tid in {e["tender_id"] for e in executed if e["tender_id"] is not None}:
             row = self.q.process(tid)
             if row is not None:
-                parties[tid] = {row["address"], row["agency"], *(
-                    b["bidder"] for b in self.q.bids_of(tid))}  # fmt: skip
+                parties[tid] = {
+                    row["address"],
+                    row["agency"],
+                    *(b["bidder"] for b in self.q.bids_of(tid)),
+                }
                 agreement = self.q.agreement_of(tid)
                 parties[tid] |= {agreement} if agreement else set()
         members: dict[str, dict[str, Any]] = {}
@@ -202,10 +205,13 @@ class Pages:
             threshold=threshold,
             decisions=timeline.decisions(p, executed, same_tx, conflicts, published, parties),
             conflicts=[
-                (e, json.loads(e["args"]), timeline.text_of(
-                    published, json.loads(e["args"]).get("reasonHash", "")))
+                (
+                    e,
+                    json.loads(e["args"]),
+                    timeline.text_of(published, json.loads(e["args"]).get("reasonHash", "")),
+                )
                 for e in conflicts
-            ],  # fmt: skip
+            ],
             meta=self.q.meta(),
         )
 

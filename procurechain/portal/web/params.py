@@ -3,7 +3,7 @@
 ``q``, ``agency``, ``stage``, ``category``, ``min`` and ``max`` (token units, e.g. ``1000`` or
 ``1,000.50``), ``from`` and ``to`` (``YYYY-MM-DD``, UTC, both inclusive), ``sort`` (a key of
 :data:`~procurechain.portal.web.queries.SORTS`), ``order`` (``asc``/``desc``), ``page``,
-``per_page`` (at most :data:`MAX_PER_PAGE`). An unreadable value is a :class:`BadQuery` that
+``per_page`` (at most :data:`MAX_PER_PAGE`). An unreadable value is a :class:`BadQueryError` that
 names it.
 """
 
@@ -16,14 +16,14 @@ from urllib.parse import urlencode
 
 from procurechain.portal.web.queries import SORTS, STAGES, Filters
 
-__all__ = ["MAX_PER_PAGE", "BadQuery", "filters_from", "query_string"]
+__all__ = ["MAX_PER_PAGE", "BadQueryError", "filters_from", "query_string"]
 
 MAX_PER_PAGE = 100
 _MAX_QUERY = 200
 _DAY = 86_400
 
 
-class BadQuery(ValueError):
+class BadQueryError(ValueError):
     """A query parameter that cannot be read; ``str()`` says which and why."""
 
 
@@ -34,9 +34,11 @@ def _units(value: str, name: str, decimals: int) -> int | None:
     try:
         amount = Decimal(text[:40])
     except InvalidOperation:
-        raise BadQuery(f"{name}: {value[:40]!r} is not an amount (e.g. 1000 or 1,000.50)") from None
+        raise BadQueryError(
+            f"{name}: {value[:40]!r} is not an amount (e.g. 1000 or 1,000.50)"
+        ) from None
     if not amount.is_finite() or amount < 0 or amount.adjusted() > 30:
-        raise BadQuery(f"{name}: {value[:40]!r} is not an amount of 0 or more")
+        raise BadQueryError(f"{name}: {value[:40]!r} is not an amount of 0 or more")
     return int(amount * (10**decimals))
 
 
@@ -47,7 +49,7 @@ def _day(value: str, name: str) -> int | None:
     try:
         day = datetime.strptime(text[:10], "%Y-%m-%d").replace(tzinfo=UTC)
     except ValueError:
-        raise BadQuery(f"{name}: {value[:20]!r} is not a date (YYYY-MM-DD)") from None
+        raise BadQueryError(f"{name}: {value[:20]!r} is not a date (YYYY-MM-DD)") from None
     return int(day.timestamp())
 
 
@@ -55,7 +57,7 @@ def _int(value: str, name: str, default: int, high: int) -> int:
     if not value.strip():
         return default
     if not value.strip().isdigit() or not 1 <= int(value) <= high:
-        raise BadQuery(f"{name}: {value[:20]!r} is not a whole number from 1 to {high:,}")
+        raise BadQueryError(f"{name}: {value[:20]!r} is not a whole number from 1 to {high:,}")
     return int(value)
 
 
@@ -67,11 +69,11 @@ def filters_from(query: Mapping[str, str], decimals: int) -> Filters:
 
     stage, sort, order = get("stage"), get("sort") or "published", get("order") or "desc"
     if stage and stage not in STAGES:
-        raise BadQuery(f"stage: {stage!r} is not one of {', '.join(STAGES)}")
+        raise BadQueryError(f"stage: {stage!r} is not one of {', '.join(STAGES)}")
     if sort not in SORTS:
-        raise BadQuery(f"sort: {sort!r} is not one of {', '.join(SORTS)}")
+        raise BadQueryError(f"sort: {sort!r} is not one of {', '.join(SORTS)}")
     if order not in ("asc", "desc"):
-        raise BadQuery(f"order: {order!r} is not asc or desc")
+        raise BadQueryError(f"order: {order!r} is not asc or desc")
     to = _day(get("to"), "to")
     return Filters(
         q=get("q").strip(),

@@ -16,7 +16,7 @@ from markupsafe import Markup, escape
 
 from procurechain import display
 
-__all__ = ["LIST_CHARS", "Present", "Link", "cap", "chain_text", "link_of", "short"]
+__all__ = ["LIST_CHARS", "Link", "Present", "cap", "chain_text", "link_of", "short"]
 
 #: The longest chain text a list shows before "…".
 LIST_CHARS = 140

@@ -109,10 +109,15 @@ def _milestones(events: list[Any], contract: dict[str, Any] | None) -> list[Mile
     if contract is None:
         return []
     stones = [
-        Milestone(n + 1, str(m.get("title", "")), str(m.get("dueDate", "")), str(m.get("status")),
-                  description=str(m.get("description", "")))
+        Milestone(
+            n + 1,
+            str(m.get("title", "")),
+            str(m.get("dueDate", "")),
+            str(m.get("status")),
+            description=str(m.get("description", "")),
+        )
         for n, m in enumerate(contract.get("milestones", []))
-    ]  # fmt: skip
+    ]
     for e in events:
         args = json.loads(e["args"])
         index = args.get("index")
@@ -165,9 +170,7 @@ def build(q: Queries, p: Present, row: Any) -> Procurement:
     compiled = json.loads(row["compiled"])
     tender = q.tender(tid)
     events = q.events_of(tid)
-    hashes = [
-        v for e in events for k, v in json.loads(e["args"]).items() if k.endswith("Hash")
-    ]
+    hashes = [v for e in events for k, v in json.loads(e["args"]).items() if k.endswith("Hash")]
     published = q.texts(hashes)
     bids = [dict(b) for b in q.bids_of(tid)]
     revealed = [(p.name(b["bidder"]), int(b["price_units"])) for b in bids if b["price_units"]]
@@ -187,9 +190,13 @@ def build(q: Queries, p: Present, row: Any) -> Procurement:
     executed = [e for e in events if e["event"] == "ActionExecuted"]
     conflicts = [e for e in q.consortium_events() if e["event"].startswith("Conflict")]
     decisions = tl.decisions(
-        p, executed, q.events_in(e["tx"] for e in executed), conflicts, published,
+        p,
+        executed,
+        q.events_in(e["tx"] for e in executed),
+        conflicts,
+        published,
         {tid: parties},
-    )  # fmt: skip
+    )
     contracts = compiled.get("contracts") or []
     contract = contracts[-1] if contracts else None
     stones = _milestones(events, contract)
@@ -208,25 +215,35 @@ def build(q: Queries, p: Present, row: Any) -> Procurement:
                         ("penalty", "late penalty", m.penalty),
                         ("retained", "retained", m.retained),
                         ("refunded", "refunded to the buyer", m.refunded),
-                        ("open", "still open", max(0, m.amount - m.paid - m.penalty
-                                                   - m.retained - m.refunded)),
+                        (
+                            "open",
+                            "still open",
+                            max(0, m.amount - m.paid - m.penalty - m.retained - m.refunded),
+                        ),
                     ],
                 )
                 for m in stones
             ],
             p.token.money,
-            legend=[("paid", "credited to the supplier"), ("penalty", "late penalty"),
-                    ("retained", "retained"), ("refunded", "refunded to the buyer"),
-                    ("open", "still open")],
-        )  # fmt: skip
+            legend=[
+                ("paid", "credited to the supplier"),
+                ("penalty", "late penalty"),
+                ("retained", "retained"),
+                ("refunded", "refunded to the buyer"),
+                ("open", "still open"),
+            ],
+        )
     disputes = []
     for e in events:
         if e["event"] in ("MilestoneDisputed", "DisputeResolved"):
             args = json.loads(e["args"])
             disputes.append(
-                {"row": e, "milestone": int(args["index"]) + 1,
-                 "reason": tl.text_of(published, str(args.get("reasonHash", "")))}
-            )  # fmt: skip
+                {
+                    "row": e,
+                    "milestone": int(args["index"]) + 1,
+                    "reason": tl.text_of(published, str(args.get("reasonHash", ""))),
+                }
+            )
     return Procurement(
         row=row,
         compiled=compiled,
@@ -239,7 +256,8 @@ def build(q: Queries, p: Present, row: Any) -> Procurement:
         awards=compiled.get("awards") or [],
         decisions=decisions,
         conflicts=[
-            d for d in compiled.get("tender", {}).get("documents", [])
+            d
+            for d in compiled.get("tender", {}).get("documents", [])
             if d.get("documentType") == "conflictOfInterest"
         ],
         contract=contract,
@@ -248,4 +266,4 @@ def build(q: Queries, p: Present, row: Any) -> Procurement:
         money=_money(events),
         disputes=disputes,
         flags=q.flags(tender_id=tid),
-    )  # fmt: skip
+    )

@@ -163,7 +163,11 @@ class Queries:
     def status(self) -> Status | None:
         """The block the derived rows reflect (None: nothing indexed yet)."""
         row = self._one(select(t.cursor.c.derived_block, t.cursor.c.derived_timestamp))
-        return None if row is None else Status(int(row["derived_block"]), int(row["derived_timestamp"]))
+        return (
+            None
+            if row is None
+            else Status(int(row["derived_block"]), int(row["derived_timestamp"]))
+        )
 
     def _fresh(self) -> _Cache:
         """The per-block cache (names, meta), rebuilt when the derived block moves."""
@@ -404,11 +408,15 @@ class Queries:
             month = datetime.fromtimestamp(int(row["awarded"]), UTC).strftime("%Y-%m")
             key = (str(row["agency"]), month)
             sums[key] = sums.get(key, 0) + int(row["value_units"])
-        return [(a, m, v) for (a, m), v in sorted(sums.items(), key=lambda kv: (kv[0][1], kv[0][0]))]
+        return [
+            (a, m, v) for (a, m), v in sorted(sums.items(), key=lambda kv: (kv[0][1], kv[0][0]))
+        ]
 
     def agencies(self) -> list[str]:
         """Every buying agency with a process, for the filter's choices."""
-        return [r["agency"] for r in self._all(select(_P.c.agency).distinct().order_by(_P.c.agency))]
+        return [
+            r["agency"] for r in self._all(select(_P.c.agency).distinct().order_by(_P.c.agency))
+        ]
 
     def categories(self) -> list[str]:
         """Every category a process has (non-empty)."""
