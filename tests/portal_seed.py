@@ -501,6 +501,24 @@ def _long_title_row(db: Any, facts: Any) -> int:
     compiled["tender"]["description"] = LONG_TITLE
     for key in ("bids", "awards", "contracts"):
         compiled.pop(key, None)
+    # URLs the notice reader never lets through, as a broken or hostile index could hold them
+    compiled["tender"]["documents"] = [
+        {
+            "id": f"bad-{n}",
+            "documentType": "technicalSpecifications",
+            "title": f"bad {n}",
+            "url": url,
+            "description": "a URL that must stay text",
+        }
+        for n, url in enumerate(
+            (
+                f"javascript:window.{MARKER}=9",
+                f"data:text/html,<script>window.{MARKER}=10</script>",
+                f" JavaScript:window.{MARKER}=11",
+                "vbscript:msgbox(1)",
+            )
+        )
+    ]
     row = dict(base) | {
         "tender_id": tid,
         "ocid": base["ocid"] + "-long",

@@ -127,6 +127,7 @@ def test_hostile_chain_text_stays_text(seed, base, page):
         assert page.evaluate(f"typeof window.{MARKER}") == "undefined", path
         links = page.evaluate(_LINKS)
         assert not [h for h in links if h.startswith(("javascript:", "data:", "vbscript:"))]
+        assert page.watch.dialogs == [], path
         assert page.locator("img, iframe, object, embed, svg[onload]").count() == 0, path
         wide = page.evaluate("document.documentElement.scrollWidth")
         assert wide <= 1280, f"{path} is {wide}px wide: a long text broke the layout"
@@ -145,6 +146,8 @@ def test_hostile_chain_text_stays_text(seed, base, page):
     page.goto(base + f"/procurements/{seed.long_id}")
     box = page.locator("h1").bounding_box()
     assert box is not None and box["height"] < 500 and box["width"] <= 1280
+    shown = page.locator("#documents ~ ul.docs, ul.docs").first.inner_text()
+    assert f"javascript:window.{MARKER}=9" in shown and "data:text/html," in shown
     region = page.get_by_role("region", name="Description")
     assert region.evaluate("e => e.scrollHeight > e.clientHeight")  # scrolls, full text kept
     assert len(region.inner_text()) == 100_000
