@@ -143,8 +143,8 @@ def _conditions(f: Filters) -> list[Any]:
     return found
 
 
-class Queries:
-    """The portal's reads of one index database."""
+class _Reader:
+    """Connection helpers and the per-block cache (names, meta) of one index database."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -201,6 +201,10 @@ class Queries:
 
     def _read_names(self, meta: Mapping[str, str]) -> dict[str, str]:
         found: dict[str, str] = {}
+        for row in self._all(select(t.tenders.c.id, t.tenders.c.address)):
+            found[str(row["address"])] = f"the tender contract of procurement {row['id']}"
+        for row in self._all(select(t.agreements.c.tender_id, t.agreements.c.address)):
+            found[str(row["address"])] = f"the escrow contract of procurement {row['tender_id']}"
         for row in self._all(select(_P.c.compiled)):
             for party in json.loads(row["compiled"]).get("parties", []):
                 found.setdefault(str(party.get("id", "")), str(party.get("name", "")))
@@ -212,115 +216,9 @@ class Queries:
             found.update({str(k): str(v) for k, v in given.items()})
         return found
 
-    # -------------------------------------------------------------------- processes
 
-    def search(self, f: Filters, *, limit: int | None = None) -> ResultPage:
-        """The processes matching ``f``: one page (or the first ``limit`` rows)."""
-        where = and_(*_conditions(f)) if _conditions(f) else None
-        count = select(func.count()).select_from(_P)
-        rows = select(*_SUMMARY)
-        if where is not None:
-            count, rows = count.where(where), rows.where(where)
-        key = SORTS.get(f.sort, _P.c.published)
-        order = key.desc() if f.descending else key.asc()
-        tie = _P.c.tender_id.desc() if f.descending else _P.c.tender_id.asc()
-        rows = rows.order_by(order, tie)
-        if limit is None:
-            rows = rows.limit(f.per_page).offset((f.page - 1) * f.per_page)
-        else:
-            rows = rows.limit(limit)
-        with self.engine.connect() as db:
-            total = int(db.execute(count).scalar_one())
-            found = list(db.execute(rows).mappings())
-        return ResultPage(found, total, f)
-
-    def late(self, limit: int = 10) -> list[RowMapping]:
-        """Processes with a milestone delivered late, most recently changed first."""
-        return self._all(
-            select(*_SUMMARY)
-            .where(_P.c.late_milestones > 0)
-            .order_by(_P.c.updated_block.desc(), _P.c.tender_id.desc())
-            .limit(limit)
-        )
-
-    def process(self, tender_id: int) -> RowMapping | None:
-        """One process row, with its OCDS (None: no such tender)."""
-        return self._one(select(_P).where(_P.c.tender_id == tender_id))
-
-    def process_by_ocid(self, ocid: str) -> RowMapping | None:
-        """One process row by its ocid."""
-        return self._one(select(_P).where(_P.c.ocid == ocid))
-
-    def releases(self, f: Filters) -> list[dict[str, Any]]:
-        """Every release of the processes on the page ``f`` selects, oldest first."""
-        ids = [r["tender_id"] for r in self.search(f).rows]
-        rows = self._all(select(_P.c.releases).where(_P.c.tender_id.in_(ids)))
-        found = [r for row in rows for r in json.loads(row["releases"])]
-        return sorted(found, key=lambda r: (r["date"], r["id"]))
-
-    def tender(self, tender_id: int) -> RowMapping | None:
-        """The tender's immutable facts (raw notice, terms)."""
-        return self._one(select(t.tenders).where(t.tenders.c.id == tender_id))
-
-    def agreement_of(self, tender_id: int) -> str | None:
-        """The address of the tender's agreement, if one was created."""
-        row = self._one(select(t.agreements.c.address).where(t.agreements.c.tender_id == tender_id))
-        return None if row is None else str(row["address"])
-
-    def events_of(self, tender_id: int) -> list[RowMapping]:
-        """The tender's timeline, in chain order."""
-        e = t.events
-        return self._all(
-            select(e).where(e.c.tender_id == tender_id).order_by(e.c.block, e.c.log_index)
-        )
-
-    def events_in(self, txs: Iterable[str]) -> list[RowMapping]:
-        """Every event of these transactions, in chain order."""
-        e = t.events
-        wanted = list(set(txs))
-        if not wanted:
-            return []
-        return self._all(select(e).where(e.c.tx.in_(wanted)).order_by(e.c.block, e.c.log_index))
-
-    def consortium_events(self) -> list[RowMapping]:
-        """Everything the consortium contract logged, in chain order."""
-        e = t.events
-        return self._all(
-            select(e).where(e.c.contract == "Consortium").order_by(e.c.block, e.c.log_index)
-        )
-
-    def texts(self, hashes: Iterable[str]) -> dict[str, RowMapping]:
-        """The ``TextPublished`` events that put these hashes on the record, by hash."""
-        e = t.events
-        wanted = {h.lower() for h in hashes}
-        if not wanted:
-            return {}
-        rows = self._all(
-            select(e)
-            .where(e.c.event == "TextPublished", or_(*[e.c.args.contains(h) for h in wanted]))
-            .order_by(e.c.block, e.c.log_index)
-        )
-        found: dict[str, RowMapping] = {}
-        for row in rows:
-            digest = str(json.loads(row["args"]).get("hash", "")).lower()
-            if digest in wanted:
-                found.setdefault(digest, row)
-        return found
-
-    def bids_of(self, tender_id: int) -> list[RowMapping]:
-        """The tender's bids, in the order they were committed."""
-        b = t.bids
-        return self._all(select(b).where(b.c.tender_id == tender_id).order_by(b.c.committed))
-
-    def bids_by(self, bidder: str) -> list[RowMapping]:
-        """Every bid of one bidder, with its tender's title and stage."""
-        b = t.bids
-        return self._all(
-            select(b, _P.c.title, _P.c.stage, _P.c.agency)
-            .join(_P, _P.c.tender_id == b.c.tender_id)
-            .where(b.c.bidder == bidder)
-            .order_by(b.c.committed.desc())
-        )
+class _Figures(_Reader):
+    """Sums, flags and the choices of the filters."""
 
     # ------------------------------------------------------------------------ flags
 
@@ -422,3 +320,119 @@ class Queries:
         """Every category a process has (non-empty)."""
         rows = self._all(select(_P.c.category).distinct().order_by(_P.c.category))
         return [r["category"] for r in rows if r["category"]]
+
+
+class Queries(_Figures):
+    """The portal's reads of one index database: every statement the pages run."""
+
+    # -------------------------------------------------------------------- processes
+
+    def search(self, f: Filters, *, limit: int | None = None) -> ResultPage:
+        """The processes matching ``f``: one page (or the first ``limit`` rows)."""
+        where = and_(*_conditions(f)) if _conditions(f) else None
+        count = select(func.count()).select_from(_P)
+        rows = select(*_SUMMARY)
+        if where is not None:
+            count, rows = count.where(where), rows.where(where)
+        key = SORTS.get(f.sort, _P.c.published)
+        order = key.desc() if f.descending else key.asc()
+        tie = _P.c.tender_id.desc() if f.descending else _P.c.tender_id.asc()
+        rows = rows.order_by(order, tie)
+        if limit is None:
+            rows = rows.limit(f.per_page).offset((f.page - 1) * f.per_page)
+        else:
+            rows = rows.limit(limit)
+        with self.engine.connect() as db:
+            total = int(db.execute(count).scalar_one())
+            found = list(db.execute(rows).mappings())
+        return ResultPage(found, total, f)
+
+    def late(self, limit: int = 10) -> list[RowMapping]:
+        """Processes with a milestone delivered late, most recently changed first."""
+        return self._all(
+            select(*_SUMMARY)
+            .where(_P.c.late_milestones > 0)
+            .order_by(_P.c.updated_block.desc(), _P.c.tender_id.desc())
+            .limit(limit)
+        )
+
+    def process(self, tender_id: int) -> RowMapping | None:
+        """One process row, with its OCDS (None: no such tender)."""
+        return self._one(select(_P).where(_P.c.tender_id == tender_id))
+
+    def process_by_ocid(self, ocid: str) -> RowMapping | None:
+        """One process row by its ocid."""
+        return self._one(select(_P).where(_P.c.ocid == ocid))
+
+    def releases(self, f: Filters) -> list[dict[str, Any]]:
+        """Every release of the processes on the page ``f`` selects, oldest first."""
+        ids = [r["tender_id"] for r in self.search(f).rows]
+        rows = self._all(select(_P.c.releases).where(_P.c.tender_id.in_(ids)))
+        found = [r for row in rows for r in json.loads(row["releases"])]
+        return sorted(found, key=lambda r: (r["date"], r["id"]))
+
+    def tender(self, tender_id: int) -> RowMapping | None:
+        """The tender's immutable facts (raw notice, terms)."""
+        return self._one(select(t.tenders).where(t.tenders.c.id == tender_id))
+
+    def agreement_of(self, tender_id: int) -> str | None:
+        """The address of the tender's agreement, if one was created."""
+        row = self._one(select(t.agreements.c.address).where(t.agreements.c.tender_id == tender_id))
+        return None if row is None else str(row["address"])
+
+    def events_of(self, tender_id: int) -> list[RowMapping]:
+        """The tender's timeline, in chain order."""
+        e = t.events
+        return self._all(
+            select(e).where(e.c.tender_id == tender_id).order_by(e.c.block, e.c.log_index)
+        )
+
+    def events_in(self, txs: Iterable[str]) -> list[RowMapping]:
+        """Every event of these transactions, in chain order."""
+        e = t.events
+        wanted = list(set(txs))
+        if not wanted:
+            return []
+        return self._all(select(e).where(e.c.tx.in_(wanted)).order_by(e.c.block, e.c.log_index))
+
+    def consortium_events(self) -> list[RowMapping]:
+        """Everything the consortium contract logged, in chain order."""
+        e = t.events
+        return self._all(
+            select(e).where(e.c.contract == "Consortium").order_by(e.c.block, e.c.log_index)
+        )
+
+    def texts(self, hashes: Iterable[str]) -> dict[str, RowMapping]:
+        """The ``TextPublished`` events that put these hashes on the record, by hash."""
+        e = t.events
+        wanted = {h.lower() for h in hashes}
+        if not wanted:
+            return {}
+        rows = self._all(
+            select(e)
+            .where(e.c.event == "TextPublished", or_(*[e.c.args.contains(h) for h in wanted]))
+            .order_by(e.c.block, e.c.log_index)
+        )
+        found: dict[str, RowMapping] = {}
+        for row in rows:
+            digest = str(json.loads(row["args"]).get("hash", "")).lower()
+            if digest in wanted:
+                found.setdefault(digest, row)
+        return found
+
+    def bids_of(self, tender_id: int) -> list[RowMapping]:
+        """The tender's bids, in the order they were committed."""
+        b = t.bids
+        return self._all(
+            select(b).where(b.c.tender_id == tender_id).order_by(b.c.committed, b.c.bidder)
+        )
+
+    def bids_by(self, bidder: str) -> list[RowMapping]:
+        """Every bid of one bidder, with its tender's title and stage."""
+        b = t.bids
+        return self._all(
+            select(b, _P.c.title, _P.c.stage, _P.c.agency)
+            .join(_P, _P.c.tender_id == b.c.tender_id)
+            .where(b.c.bidder == bidder)
+            .order_by(b.c.committed.desc())
+        )
