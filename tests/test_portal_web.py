@@ -409,3 +409,28 @@ def test_flag_definitions_come_from_any_mapping():
     found = definitions_from({"R018": Indicator(), "C-X": {"title": "X", "source": "https://a"}})
     assert found["R018"].title == "Single bid" and found["R018"].kind == "Cardinal"
     assert found["C-X"].source == "https://a" and found["C-X"].kind == "chain"
+
+
+def test_a_csv_cell_a_spreadsheet_would_run_is_defused_and_a_broken_row_is_a_500(seed, tmp_path):
+    url = copy_of(seed, tmp_path)
+    engine = create_engine(url)
+    formula = '=HYPERLINK("https://evil.example","click")'
+    with engine.begin() as db:
+        db.execute(t.processes.update().where(t.processes.c.tender_id == 1).values(title=formula))
+        db.execute(
+            t.processes.update()
+            .where(t.processes.c.tender_id == seed.hostile_id)
+            .values(compiled="not json")
+        )
+    try:
+        with serve(create_app(engine)) as base:
+            rows = list(
+                csv.DictReader(io.StringIO(get(base, "/procurements.csv?q=riverside").text))
+            )
+            assert [r["title"] for r in rows] == ["'" + formula]
+            broken = get(base, f"/procurements/{seed.hostile_id}")
+            assert broken.status_code == 500 and "Traceback" not in broken.text
+            assert broken.headers["content-security-policy"] == CSP
+            assert get(base, "/procurements/1").status_code == 200  # the others still serve
+    finally:
+        engine.dispose()

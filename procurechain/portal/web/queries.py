@@ -206,7 +206,11 @@ class _Reader:
         for row in self._all(select(t.agreements.c.tender_id, t.agreements.c.address)):
             found[str(row["address"])] = f"the escrow contract of procurement {row['tender_id']}"
         for row in self._all(select(_P.c.compiled)):
-            for party in json.loads(row["compiled"]).get("parties", []):
+            try:
+                parties = json.loads(row["compiled"]).get("parties", [])
+            except (ValueError, AttributeError):  # one broken row does not hide every name
+                continue
+            for party in parties:
                 found.setdefault(str(party.get("id", "")), str(party.get("name", "")))
         try:
             given = json.loads(meta.get("names", "{}"))
