@@ -279,3 +279,27 @@ def test_a_document_is_checked_against_its_sha256_at_its_url(tmp_path):
         assert content.check_document(document("ipfs://bafkrei")).startswith("not checked")
     finally:
         server.shutdown()
+
+
+@pytest.mark.parametrize(
+    "bad, said",
+    [
+        ('https://example.org/spec"><script>alert(1)</script>', "'\"'"),
+        ("https://example.org/plan é.pdf", "no host or holds spaces"),
+        ("https://example.org/plané.pdf", "'é'"),
+        ("https://example.org/%zz", "a % not followed by two hex digits"),
+        ("https://example.org/" + "a" * 3_000, "at most 2,048"),
+    ],
+    ids=["quote-and-script", "space", "non-ascii", "bad-percent", "3000-characters"],
+)
+def test_a_document_url_must_be_a_valid_uri(bad, said):
+    """What the reader lets through becomes an OCDS ``uri`` and a link on the portal: a URL
+    holding characters a URI cannot (quotes, angle brackets, non-ASCII) or 100 KB of text is
+    a problem named, never a document."""
+    notice = nt.load(BENCHES / "notice.yaml").as_dict()
+    notice["documents"][0]["url"] = bad
+    reading = nt.read(json.dumps(notice))
+    assert reading.notice is None
+    assert any(said in p for p in reading.problems), reading.problems
+    notice["documents"][0]["url"] = "https://example.org/spec%3Cv1%3E.md"
+    assert nt.read(json.dumps(notice)).notice is not None

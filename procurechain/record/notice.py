@@ -249,6 +249,16 @@ def printable(text: str) -> str:
     )
 
 
+#: The longest document or evidence URL read (browsers and servers cap URLs near this).
+MAX_URL_LENGTH = 2_048
+#: What a URI may hold (RFC 3986: unreserved, reserved and "%"); anything else (``<``,
+#: ``"``, quotes' cousins, non-ASCII) is refused, so every URL published is a valid ``uri``.
+_URI_CHARACTERS = frozenset(
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~:/?#[]@!$&'()*+,;=%"
+)
+_PERCENT = re.compile(r"(?:[^%]|%[0-9A-Fa-f]{2})*")
+
+
 def url(value: str, where: str) -> str:
     """``value`` if it is an http(s) or ipfs URL with a host; otherwise a :class:`NoticeError`."""
     parts = urlsplit(value)
@@ -259,6 +269,18 @@ def url(value: str, where: str) -> str:
         )
     if not parts.netloc or any(c.isspace() for c in value):
         raise NoticeError(f"{where}: the URL {value!r} has no host or holds spaces; check it")
+    if len(value) > MAX_URL_LENGTH:
+        raise NoticeError(
+            f"{where}: the URL is {len(value):,} characters long; give one of at most "
+            f"{MAX_URL_LENGTH:,} (a link to the document, not the document)"
+        )
+    bad = sorted({c for c in value if c not in _URI_CHARACTERS})
+    if bad or not _PERCENT.fullmatch(value):
+        shown = ", ".join(repr(c) for c in bad[:5]) or "a % not followed by two hex digits"
+        raise NoticeError(
+            f"{where}: the URL {value!r} holds {shown}, which a URL cannot (RFC 3986); "
+            "percent-encode it (e.g. < as %3C)"
+        )
     return value
 
 
