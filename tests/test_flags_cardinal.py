@@ -175,8 +175,10 @@ def test_quantile_edges():
     assert math.isnan(quantiles.quantile([1.0], 1.5))
     assert quantiles.lower_quartile([0, 0, *[100] * 7]) == pytest.approx(200 / 3)
     assert quantiles.percentile([10, *[1] * 9], 75) == 1.0
-    # one rounding, as Rust's mul_add: 0.1 * 3 + 0.2 is 0.5000000000000001 in two roundings
-    assert quantiles.fma(0.1, 3.0, 0.2) == 0.5
+    # one rounding, as Rust's mul_add (two roundings give -0.29366156584917336)
+    iqr, q1 = 0.49543508709194095, 0.4494910647887381
+    assert quantiles.fma(iqr, -1.5, q1) == -0.2936615658491733 != iqr * -1.5 + q1
+    assert quantiles.lower_fence(q1, q1 + iqr) == quantiles.fma(iqr, -1.5, q1)
     assert quantiles.round4(0.00005) == 0.0001 and quantiles.round4(-2.5e-5) == -0.0
     assert quantiles.round4(math.nan) is None
 

@@ -21,6 +21,21 @@ from procurechain.record.facts import TenderTerms
 __all__ = ["ChainRule", "ChainView", "TenderInfo"]
 
 DAY = 86_400
+#: The events the chain's flags read by name (others through the contract's own entries).
+EVENTS = (
+    "TenderCreated",
+    "PhaseCapRaised",
+    "MemberAdded",
+    "MemberRemoved",
+    "ThresholdChanged",
+    "ConflictDeclared",
+    "ConflictLifted",
+    "BidRevealed",
+    "BidAwarded",
+    "AwardAccepted",
+    "AwardLapsed",
+    "BondForfeited",
+)
 
 
 @dataclass(frozen=True)
@@ -69,13 +84,17 @@ class ChainView:
         now: int | None = None,
     ) -> None:
         self.log = log
+        self._by_event: dict[str, list[Entry]] = {name: [] for name in EVENTS}
+        for entry in log.entries:
+            if entry.event in self._by_event:
+                self._by_event[entry.event].append(entry)
         ocids: dict[str, str] = {}
         for release in releases:
             address = as_text(release.tender.get("id"))
             if address is not None and release.ocid is not None:
                 ocids.setdefault(address.lower(), release.ocid)
         self.tenders: dict[str, TenderInfo] = {}
-        for entry in log.of("TenderCreated"):
+        for entry in self.of("TenderCreated"):
             args = entry.args
             address = str(args.get("tender", ""))
             self.tenders[address] = TenderInfo(
@@ -88,7 +107,8 @@ class ChainView:
                 terms=(terms or {}).get(address),
             )
         self.tender_of_agreement = {a: t for t, a in log.agreements.items()}
-        self.now = now if now is not None else max((e.timestamp for e in log.entries), default=0)
+        last = log.entries[-1].timestamp if log.entries else 0  # entries are in chain order
+        self.now = now if now is not None else last
 
     @property
     def tender_ids(self) -> dict[str, int]:
@@ -100,10 +120,14 @@ class ChainView:
         address = self.tender_of_agreement.get(entry.address, entry.address)
         return self.tenders.get(address)
 
+    def of(self, event: str) -> list[Entry]:
+        """The entries of one of :data:`EVENTS`, in chain order."""
+        return self._by_event[event]
+
     def events(self, names: Iterable[str]) -> list[Entry]:
         """Every entry of these events, in chain order."""
-        wanted = set(names)
-        return [e for e in self.log.entries if e.event in wanted]
+        found = [e for name in set(names) for e in self.of(name)]
+        return sorted(found, key=position)
 
     def at(self, address: str) -> list[Entry]:
         """The entries one contract emitted."""

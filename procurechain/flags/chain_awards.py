@@ -31,6 +31,17 @@ def exact(share: float) -> Fraction:
     return Fraction(repr(float(share)))
 
 
+_QUORUM_EVENTS = (
+    "MemberAdded",
+    "MemberRemoved",
+    "ThresholdChanged",
+    "ConflictDeclared",
+    "ConflictLifted",
+    "BidRevealed",
+    "BidAwarded",
+)
+
+
 class BareQuorum(ChainRule):
     """P001: awards carried by a bare quorum while members were recused."""
 
@@ -43,7 +54,7 @@ class BareQuorum(ChainRule):
         conflicts: dict[str, dict[str, Entry]] = {}  # member -> subject -> declaration
         valid: dict[str, set[str]] = {}  # tender -> bidders revealed valid
         found: dict[str, list[tuple[Entry, dict[str, tuple[str, Entry]], int]]] = {}
-        for e in self.view.log.entries:
+        for e in self.view.events(_QUORUM_EVENTS):
             a = e.args
             if e.address.lower() == consortium:
                 if e.event == "MemberAdded":
@@ -115,7 +126,7 @@ class SplitUnderCap(ChainRule):
 
     def run(self) -> list[Flag]:
         setting = self.ctx.settings.p002
-        raises = self.view.log.of("PhaseCapRaised")
+        raises = self.view.of("PhaseCapRaised")
         near: dict[str, list[tuple[TenderInfo, int, int]]] = {}  # agency -> (tender, budget, cap)
         for tender in self.view.tenders.values():
             cap = self.cap_at(tender.position, raises)
@@ -167,7 +178,7 @@ class SameWinner(ChainRule):
     def run(self) -> list[Flag]:
         setting = self.ctx.settings.p003
         won: dict[str, list[tuple[TenderInfo, str]]] = {}  # agency -> (tender, supplier)
-        for e in self.view.log.of("AwardAccepted"):
+        for e in self.view.of("AwardAccepted"):
             tender = self.view.tenders.get(e.address)
             if tender is not None and tender.ocid is not None:
                 won.setdefault(tender.agency, []).append((tender, e.args["supplier"]))

@@ -9,14 +9,13 @@
 
 from __future__ import annotations
 
-from procurechain.audit import Entry, replay_agreement
+from dataclasses import dataclass, field
+
+from procurechain.audit import Entry
 from procurechain.flags.chain import DAY, ChainRule, TenderInfo
 from procurechain.flags.model import Flag
 
 __all__ = ["Disputes", "ForfeitedBonds", "LapsedAwards", "LateMilestones"]
-
-_PENDING, _REJECTED = 0, 2  # Agreement.MilestoneState
-_ACTIVE = 1  # Agreement.Status
 
 
 def _started_days(late_by: int) -> int:
@@ -28,6 +27,52 @@ def _days(count: int) -> str:
     return f"{count:,} day{'s' * (count != 1)}"
 
 
+@dataclass
+class _Milestone:
+    """What P005 needs of one milestone."""
+
+    due: int
+    waiting: bool = True  # pending or rejected: a delivery is still expected
+    submitted: Entry | None = None  # the latest delivery
+    penalty: int = 0
+
+
+@dataclass
+class _Delivery:
+    """An agreement's milestones replayed from its events (due dates count from funding)."""
+
+    supplier: str = ""
+    active: bool = False
+    milestones: list[_Milestone] = field(default_factory=list)
+
+    @classmethod
+    def replay(cls, entries: list[Entry]) -> _Delivery:
+        found, created = cls(), 0
+        for e in entries:
+            a, event = e.args, e.event
+            index = a.get("index", -1)
+            milestone = found.milestones[index] if 0 <= index < len(found.milestones) else None
+            if event == "AgreementInitialized":
+                found.supplier, created = a["supplier"], e.timestamp
+            elif event == "MilestoneScheduled":
+                found.milestones.append(_Milestone(int(a["dueDate"])))
+            elif event == "AgreementFunded":
+                found.active = True
+                for scheduled in found.milestones:
+                    scheduled.due += e.timestamp - created
+            elif event in ("AgreementCompleted", "AgreementTerminated"):
+                found.active = False
+            elif milestone is None:
+                continue
+            elif event == "MilestoneSubmitted":
+                milestone.submitted, milestone.waiting = e, False
+            elif event in ("MilestoneRejected", "MilestoneDisputed"):
+                milestone.waiting = event == "MilestoneRejected"
+            elif event in ("MilestoneAccepted", "DisputeResolved"):
+                milestone.penalty, milestone.waiting = int(a["penalty"]), False
+        return found
+
+
 class LateMilestones(ChainRule):
     """P005: late or overdue milestones."""
 
@@ -35,47 +80,46 @@ class LateMilestones(ChainRule):
 
     def run(self) -> list[Flag]:
         least = self.ctx.settings.p005.minimum_days_late
-        words = self.ctx.words
         for tender_address, agreement in self.view.log.agreements.items():
             tender = self.view.tenders.get(tender_address)
             if tender is None:
                 continue
-            facts = replay_agreement(self.view.log, agreement)
-            submitted: dict[int, Entry] = {}
-            for e in self.view.at(agreement):
-                if e.event == "MilestoneSubmitted":
-                    submitted[int(e.args["index"])] = e  # the latest submission counts
-            said: list[str] = []
-            for index, milestone in enumerate(facts.milestones):
-                name = f"milestone {index + 1}"
-                entry = submitted.get(index)
-                late = int(entry.args["daysLate"]) if entry is not None else 0
-                if late >= least and entry is not None:
-                    taken = words.money(milestone.penalty)
-                    penalty = f", and the contract took a late penalty of {taken}"
-                    penalty = penalty if milestone.penalty else ""
-                    said.append(
-                        f"{name} was delivered {_days(late)} late (due "
-                        f"{words.date(milestone.due_date)}, delivered "
-                        f"{words.date(entry.timestamp)}){penalty}"
-                    )
-                    continue
-                waiting = milestone.state in (_PENDING, _REJECTED) and facts.status == _ACTIVE
-                overdue = _started_days(self.view.now - milestone.due_date) if waiting else 0
-                if overdue >= least:
-                    said.append(
-                        f"{name} is {_days(overdue)} overdue (due "
-                        f"{words.date(milestone.due_date)}, not delivered as of "
-                        f"{words.date(self.view.now)})"
-                    )
+            delivery = _Delivery.replay(self.view.at(agreement))
+            said = [
+                line
+                for index, milestone in enumerate(delivery.milestones)
+                if (line := self._late(index, milestone, delivery.active, least))
+            ]
             if said:
                 self.raise_flag(
                     tender,
-                    facts.supplier,
+                    delivery.supplier,
                     float(len(said)),
-                    f"{self.who(facts.supplier)} was late: " + "; ".join(said) + ".",
+                    f"{self.who(delivery.supplier)} was late: " + "; ".join(said) + ".",
                 )
         return self.flags
+
+    def _late(self, index: int, milestone: _Milestone, active: bool, least: int) -> str:
+        """How milestone ``index`` was late, or "" if it was not."""
+        words, entry = self.ctx.words, milestone.submitted
+        late = int(entry.args["daysLate"]) if entry is not None else 0
+        if entry is not None and late >= least:
+            penalty = (
+                f", and the contract took a late penalty of {words.money(milestone.penalty)}"
+                if milestone.penalty
+                else ""
+            )
+            return (
+                f"milestone {index + 1} was delivered {_days(late)} late (due "
+                f"{words.date(milestone.due)}, delivered {words.date(entry.timestamp)}){penalty}"
+            )
+        overdue = _started_days(self.view.now - milestone.due)
+        if milestone.waiting and active and overdue >= least:
+            return (
+                f"milestone {index + 1} is {_days(overdue)} overdue (due "
+                f"{words.date(milestone.due)}, not delivered as of {words.date(self.view.now)})"
+            )
+        return ""
 
 
 class Disputes(ChainRule):
@@ -125,7 +169,7 @@ class LapsedAwards(ChainRule):
     def run(self) -> list[Flag]:
         words = self.ctx.words
         by_tender: dict[str, list[Entry]] = {}
-        for e in self.view.log.of("AwardLapsed"):
+        for e in self.view.of("AwardLapsed"):
             by_tender.setdefault(e.address, []).append(e)
         for address, lapses in by_tender.items():
             tender = self.view.tenders.get(address)
@@ -165,7 +209,7 @@ class ForfeitedBonds(ChainRule):
         unit = words.unit
         scale = 10 ** (unit.decimals if unit is not None else 0)
         by_tender: dict[str, list[Entry]] = {}
-        for e in self.view.log.of("BondForfeited"):
+        for e in self.view.of("BondForfeited"):
             by_tender.setdefault(e.address, []).append(e)
         for address, forfeits in by_tender.items():
             tender = self.view.tenders.get(address)

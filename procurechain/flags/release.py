@@ -35,9 +35,14 @@ def as_number(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
+_EMPTY: Mapping[str, Any] = {}
+
+
 def as_object(value: Any) -> Mapping[str, Any]:
     """``value`` if it is an object, else an empty one."""
-    return value if isinstance(value, Mapping) else {}
+    if type(value) is dict or isinstance(value, Mapping):  # the first test is the fast one
+        return value
+    return _EMPTY
 
 
 def as_list(value: Any) -> list[Any] | None:
@@ -79,7 +84,7 @@ class Release:
         awards: ``awards`` if it is an array, else None.
     """
 
-    __slots__ = ("awards", "data", "details", "ocid", "tender")
+    __slots__ = ("_complete", "_submitted", "awards", "data", "details", "ocid", "tender")
 
     def __init__(self, data: Any, prepare: Prepare | None = None) -> None:
         self.data: Mapping[str, Any] = as_object(data)
@@ -89,6 +94,8 @@ class Release:
         if self.details is not None and prepare is not None and prepare != Prepare():
             self.details = _prepared(self.details, prepare)
         self.awards = as_list(self.data.get("awards"))
+        self._submitted: list[Mapping[str, Any]] | None = None
+        self._complete: tuple[list[Mapping[str, Any]] | None] | None = None
 
     @property
     def cancelled(self) -> bool:
@@ -110,7 +117,12 @@ class Release:
         return details in include if include else details not in exclude
 
     def submitted_bids(self) -> list[Mapping[str, Any]]:
-        """Bids with a string status other than ``invited`` or ``withdrawn``."""
+        """Bids with a string status other than ``invited`` or ``withdrawn`` (read once)."""
+        if self._submitted is None:
+            self._submitted = self._submitted_bids()
+        return self._submitted
+
+    def _submitted_bids(self) -> list[Mapping[str, Any]]:
         found = []
         for bid in self.details or ():
             status = as_text(as_object(bid).get("status"))
@@ -121,7 +133,12 @@ class Release:
     def complete_awards(self) -> list[Mapping[str, Any]] | None:
         """The ``active`` awards if every award with a status is final (``active``,
         ``cancelled`` or ``unsuccessful``) and ``awards`` and ``bids.details`` are arrays;
-        None otherwise (a pending award makes the process not yet final)."""
+        None otherwise (a pending award makes the process not yet final). Read once."""
+        if self._complete is None:
+            self._complete = (self._complete_awards(),)
+        return self._complete[0]
+
+    def _complete_awards(self) -> list[Mapping[str, Any]] | None:
         if self.awards is None or self.details is None:
             return None
         complete = []

@@ -26,11 +26,14 @@ MAX_TEXT = 80
 
 
 def clean(value: Any, limit: int = MAX_TEXT) -> str:
-    """``value`` as one line: control, format and unassigned characters (which could hide or
-    reorder text) become spaces, white space runs become one space, and more than ``limit``
-    characters are cut with an ellipsis."""
+    """``value`` as one line: control, format, separator and unassigned characters (which could
+    break the line, or hide or reorder text) become spaces, white space runs become one space,
+    and more than ``limit`` characters are cut with an ellipsis."""
+    text = str(value)
+    if len(text) <= limit and text.isprintable() and text == " ".join(text.split()):
+        return text  # the common case, at the cost of one scan
     text = "".join(
-        " " if unicodedata.category(c)[0] in ("C", "Z") else c for c in str(value)[: limit * 4]
+        " " if unicodedata.category(c)[0] in ("C", "Z") else c for c in text[: limit * 4]
     )
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
@@ -73,6 +76,7 @@ class Wording:
     ) -> None:
         self.unit = unit
         self.names: dict[str, str] = {k: v for k, v in (names or {}).items() if isinstance(v, str)}
+        self._shown: dict[str, str] = {}
         for release in releases:
             self._learn(as_list(as_object(release).get("parties")) or [])
             self._learn([as_object(release).get("buyer")])
@@ -87,6 +91,11 @@ class Wording:
         """An organisation as evidence names it: ``Benchworks Ltd (0x976E…0aa9)``, or its id."""
         if identifier is None:
             return "an unknown party"
+        if identifier not in self._shown:
+            self._shown[identifier] = self._who(identifier)
+        return self._shown[identifier]
+
+    def _who(self, identifier: str) -> str:
         shown = clean(identifier, 42)
         name = self.names.get(identifier)
         if not name:
