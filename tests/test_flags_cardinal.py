@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from procurechain import display, flags
 from procurechain.flags import quantiles
-from procurechain.flags.settings import Settings, SettingsError
+from procurechain.flags.settings import Settings
 from procurechain.flags.wording import Wording
 
 FIXTURES = Path(__file__).parent / "fixtures" / "cardinal"
@@ -181,82 +181,6 @@ def test_quantile_edges():
     assert quantiles.lower_fence(q1, q1 + iqr) == quantiles.fma(iqr, -1.5, q1)
     assert quantiles.round4(0.00005) == 0.0001 and quantiles.round4(-2.5e-5) == -0.0
     assert quantiles.round4(math.nan) is None
-
-
-# ------------------------------------------------------------------------------- settings
-
-
-def test_defaults_are_cardinals():
-    s = Settings()
-    assert s.enabled == frozenset(flags.CODES)
-    assert s.r003.threshold == 15
-    assert s.r018.procurement_methods == {"open", "selective"}
-    assert (s.r024.threshold, s.r058.threshold) == (None, None)
-    assert (s.r025.percentile, s.r025.threshold) == (75, None)
-    assert s.r035.threshold == 1
-    assert (s.r038.minimum_submitted_bids, s.r038.minimum_contracting_processes) == (2, 2)
-    assert (s.r048.digits, s.r048.minimum_contracting_processes) == (2, 20)
-
-
-def test_a_cardinal_settings_file_reads_whole():
-    text = """currency = USD
-no_price_comparison_procurement_methods = Random Selection|
-[output]
-info_currency_mismatches = true
-[defaults]
-currency = USD
-[redactions]
-amount = 0
-[codelists.bid_status]
-qualified = valid
-[exclusions]
-procurement_method_details = Random Selection
-[R003]
-threshold = 15 # default
-[R003.procurement_method_details]
-Cotización = 10
-[R035]
-threshold = 0
-[P002]
-margin = 0.05
-"""
-    s = Settings.parse(text)
-    assert s.enabled == {"R003", "R035", "P002"}
-    assert s.currency == "USD"
-    assert s.no_price_comparison_procurement_methods == {"Random Selection"}
-    assert s.r003.procurement_method_details == {"Cotización": 10}
-    assert s.prepare.redact_amounts == {0.0}
-    assert s.p002.margin == 0.05 and s.p002.window_days == 30
-    assert s.info_currency_mismatches
-
-
-@pytest.mark.parametrize(
-    ("text", "message"),
-    [
-        ("[R024]\nthreshold = abc\n", "x.ini: [R024] threshold: 'abc' is not a number"),
-        ("[R048]\ndigits = -1\n", "x.ini: [R048] digits: '-1' is below 0"),
-        ("[R024]\nfence = 1\n", "x.ini: [R024] fence: unknown key (this section takes threshold)"),
-        ("[R999]\n", "x.ini: unknown section [R999]"),
-        ("color = red\n", "x.ini: color: unknown key"),
-        ("[R024]\n[R024]\n", "x.ini is not a valid settings file:"),
-        ("[R024\n", "x.ini is not a valid settings file:"),
-        ("[P003]\nthreshold = 2\n", "x.ini: [P003] threshold: '2' is not a share between 0 and 1"),
-    ],
-)
-def test_bad_settings_are_one_line(text, message):
-    with pytest.raises(SettingsError) as caught:
-        Settings.parse(text, "x.ini")
-    assert str(caught.value).startswith(message)
-    assert "\n" not in str(caught.value)
-
-
-def test_unreadable_settings_files_are_one_line(tmp_path):
-    with pytest.raises(SettingsError, match=r"cannot read .*missing.ini"):
-        Settings.load(tmp_path / "missing.ini")
-    binary = tmp_path / "binary.ini"
-    binary.write_bytes(b"[R024]\nthreshold = \xff\n")
-    with pytest.raises(SettingsError, match="is not UTF-8 text"):
-        Settings.load(binary)
 
 
 def test_redacted_zero_amounts_do_not_count_as_the_lowest_bid():
