@@ -238,7 +238,7 @@ def test_the_evidence_states_the_figures_in_words(troubled):
     assert "1 member had to stand aside for a declared conflict" in found["P001"].evidence
     assert "99,000.00 dUSD, is 99% of the phase cap (100,000.00 dUSD)" in found["P002"].evidence
     assert "is at 98,000.00 dUSD, 98.9899% of the budget (99,000.00 dUSD)" in found["P004"].evidence
-    assert "milestone 1 was delivered 2 days late" in found["P005"].evidence
+    assert "milestone 1 was delivered 2 started days late" in found["P005"].evidence
     assert "late penalty of 156.80 dUSD" in found["P005"].evidence  # 0.2% of 80% of 98,000
     overdue = next(f for f in w.findings(None).flags if (f.code, f.tender_id) == ("P005", 3))
     assert " overdue (due " in overdue.evidence and "not delivered as of" in overdue.evidence

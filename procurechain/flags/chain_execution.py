@@ -24,7 +24,8 @@ def _started_days(late_by: int) -> int:
 
 
 def _days(count: int) -> str:
-    return f"{count:,} day{'s' * (count != 1)}"
+    """Started days, as the contract counts lateness (2 days and 1 second is 3)."""
+    return f"{count:,} started day{'s' * (count != 1)}"
 
 
 @dataclass
