@@ -20,6 +20,7 @@ from procurechain import agreement as ag
 from procurechain import audit, catalog, flags
 from procurechain import consortium as cs
 from procurechain import tender as td
+from procurechain.calls import call_of
 from procurechain.deploy import deploy_suite, devnet_config
 from procurechain.deployments import deployed
 from procurechain.devnet import move_to
@@ -136,7 +137,8 @@ def troubled(accounts, tmp_path_factory):
     technical expert is recused (conflict with A), C never reveals; A delivers 2 days late, the
     agency disputes, the consortium resolves. T2: 95,000 budget the same day, A at 90,000
     (94.7%: under P004's 95%) awarded by 4 signers, never accepted: the award lapses. T3: 10,000
-    budget, A wins again (by 4 signers), and never delivers."""
+    budget, A wins again (by 4 signers), and never delivers. Then the phase cap is raised to
+    200,000 and T4 is published at 190,000, 31 days after T1 and T2: alone in its window."""
     w = World(accounts, tmp_path_factory.mktemp("troubled"))
     agency, citizen, legal, auditor = w.agency, w.citizen, w.legal, w.auditor
     w.declare_conflict(w.technical, w.a)
@@ -165,7 +167,12 @@ def troubled(accounts, tmp_path_factory):
     ag.dispute(first, agency, 0, publish_text(w.registry, agency, "Half is missing."))
     resolve = ag.resolve_call(first, 0, 8_000, publish_text(w.registry, legal, "80% paid."))
     w.decide(resolve, [auditor, legal, citizen])
-    return w, {"T1": t1, "T2": t2, "T3": t3}
+    # the cap rises to 200,000: T1 and T2 stay judged against the 100,000 of their day, and
+    # T4 at 190,000, published 31 days after them, is alone near the new cap in its window
+    w.decide(call_of(w.registry, "raisePhaseCap", 200_000 * DUSD), [agency, citizen, legal])
+    move_past(t2.biddingDeadline() - 7 * DAY + 31 * DAY)
+    t4 = w.publish(190_000)
+    return w, {"T1": t1, "T2": t2, "T3": t3, "T4": t4}
 
 
 @pytest.fixture(scope="module")
@@ -285,7 +292,7 @@ def test_the_command_prints_the_flags_and_writes_cardinals_shape(troubled, ape_r
     assert f"P001 Award by a bare quorum with recusals — {first} — The award to " in lines[2]
     assert lines[0].startswith(f"R018 Single bid received — {second} — Only one tenderer took")
     assert f"P007 Lapsed award — {second} — " in result.stdout
-    assert lines[-1] == "6 flags on 3 of 3 processes (P001, P007, P008, R018, R058 computed)"
+    assert lines[-1] == "6 flags on 3 of 4 processes (P001, P007, P008, R018, R058 computed)"
     document = json.loads(out.read_text())
     assert set(document) == {"OCID", "Meta", "Maps"}
     assert document["OCID"][first] == {"P001": 1.0, "P008": 500.0}

@@ -7,7 +7,7 @@ Each reads exactly the fields Cardinal 0.0.8 reads, with its rules (see
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from procurechain.flags.context import Indicator
 from procurechain.flags.release import Release, as_list, as_number, as_object, as_text, party_id
@@ -39,13 +39,10 @@ def rfc3339(value: object) -> datetime | None:
 
 def _whole_days(start: datetime, end: datetime) -> int:
     """Whole days from ``start`` to ``end``, truncated toward zero (chrono's ``num_days``)."""
-    micros = (end - start) // _MICROSECOND
+    micros = (end - start) // timedelta(microseconds=1)
     seconds = abs(micros) // 1_000_000
     days = seconds // _DAY_SECONDS
     return -days if micros < 0 else days
-
-
-_MICROSECOND = datetime(2000, 1, 1, 0, 0, 0, 1) - datetime(2000, 1, 1)
 
 
 class R003(Indicator):

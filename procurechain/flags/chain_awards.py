@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from fractions import Fraction
 
@@ -137,10 +138,13 @@ class SplitUnderCap(ChainRule):
                 near.setdefault(tender.agency, []).append((tender, budget, cap))
         window = setting.window_days * DAY
         for agency, found in near.items():
+            found.sort(key=lambda f: f[0].created)
+            times = [f[0].created for f in found]
             for tender, budget, cap in found:
-                close = [f for f in found if abs(f[0].created - tender.created) <= window]
-                if len(close) >= setting.minimum_tenders:
-                    self._flag(agency, tender, budget, cap, close)
+                low = bisect_left(times, tender.created - window)
+                high = bisect_right(times, tender.created + window)
+                if high - low >= setting.minimum_tenders:
+                    self._flag(agency, tender, budget, cap, found[low:high])
         return self.flags
 
     def _flag(
@@ -165,8 +169,8 @@ class SplitUnderCap(ChainRule):
             f"Tender {tender.id}'s budget, {words.money(budget)}, is {percent(budget / cap)} of "
             f"the phase cap ({words.money(cap)}), and {self.who(agency)} published "
             f"{_plural(len(close), 'tender')} budgeted within {percent(setting.margin)} under "
-            f"the cap within {setting.window_days} days of each other: this one on "
-            f"{words.date(tender.created)}; {listed}{more}.",
+            f"the cap within {setting.window_days} days of this one (published "
+            f"{words.date(tender.created)}), counting it: {listed}{more}.",
         )
 
 
