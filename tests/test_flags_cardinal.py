@@ -153,6 +153,7 @@ def test_evidence_names_the_figures():
         "valid bid: 2 USD)."
     ]
     token = display.Token("dUSD", 6)
+    assert Wording([], token).listing(["A", "B", "C"], limit=2) == "A, B and 1 more"
     assert Wording([], token).amount(42500, "USD") == "42,500.00 dUSD"
     assert Wording([], token).amount(0.000001, "USD") == "0.000001 dUSD"
 
@@ -272,3 +273,20 @@ def test_no_shape_of_input_breaks_the_indicators(releases):
     json.dumps(out, allow_nan=False)
     for flag in flags.evaluate(releases).flags:
         assert "\n" not in flag.evidence and flag.code in flags.DEFINITIONS
+
+
+def test_a_flood_of_identical_bids_keeps_each_evidence_short():
+    bids = [
+        {
+            "status": "valid",
+            "tenderers": [{"id": f"T{i}" + "x" * 1_000, "name": "<b>\n" * 100}],
+            "value": {"amount": 1, "currency": "USD"},
+        }
+        for i in range(3_000)
+    ]
+    found = flags.evaluate(
+        [{"ocid": "F", "bids": {"details": bids}}], settings=Settings.parse("[R028]")
+    ).flags
+    assert [f.code for f in found] == ["R028"] * 3_001
+    assert max(len(f.evidence) for f in found) < 2_000
+    assert "and 2,990 more" in found[0].evidence

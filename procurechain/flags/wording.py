@@ -104,9 +104,12 @@ class Wording:
         short = f"{shown[:6]}…{shown[-4:]}" if len(shown) > 12 else shown
         return name if short in name else f"{name} ({short})"
 
-    def listing(self, identifiers: Iterable[str]) -> str:
-        """Several organisations: ``A, B and C``."""
-        named = [self.who(i) for i in identifiers]
+    def listing(self, identifiers: Iterable[str], limit: int = 10) -> str:
+        """Several organisations: ``A, B and C``; beyond ``limit``, ``… and 7 more``."""
+        given = list(identifiers)
+        named = [self.who(i) for i in given[:limit]]
+        if len(given) > limit:
+            named.append(f"{len(given) - limit:,} more")
         if len(named) <= 1:
             return "".join(named)
         return f"{', '.join(named[:-1])} and {named[-1]}"
