@@ -100,12 +100,15 @@ def test_every_code_is_defined_and_documented():
     for code, definition in flags.DEFINITIONS.items():
         assert definition.title and definition.description.endswith(".")
         assert f"| {code} | {definition.title} |" in text
+        assert definition.source == definition.url
         if code.startswith("R"):
+            assert definition.kind == "Cardinal"
             assert definition.url == (
                 f"https://cardinal.readthedocs.io/en/latest/cli/indicators/R/{code[1:]}.html"
             )
             assert definition.party_role is None
         else:
+            assert definition.kind == "chain"
             anchor = code.lower()
             assert definition.url == f"docs/flags.md#{anchor}"
             assert f'<a id="{anchor}"></a>\n### {code} {definition.title}' in text

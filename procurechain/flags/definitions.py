@@ -36,6 +36,16 @@ class Definition:
     url: str
     party_role: Literal["buyer", "tenderer"] | None = None
 
+    @property
+    def source(self) -> str:
+        """The definition's URL (the name the portal's pages read it by)."""
+        return self.url
+
+    @property
+    def kind(self) -> str:
+        """``Cardinal`` for OCP's indicators, ``chain`` for this chain's own flags."""
+        return "Cardinal" if self.code.startswith("R") else "chain"
+
 
 def _cardinal(code: str, title: str, description: str) -> Definition:
     return Definition(code, title, description, CARDINAL_DOCS.format(number=code[1:]))
