@@ -59,8 +59,9 @@ def evaluate(
     Args:
         releases: compiled OCDS releases (dictionaries), one per process; any shape is
             tolerated (what is not as OCDS says is skipped, as Cardinal skips it).
-        log: the audit log the releases were compiled from; without it only Cardinal's
-            indicators run (the chain's flags read its events).
+        log: the audit log the releases were compiled from, collected without a tender or
+            block filter; without it only Cardinal's indicators run (the chain's flags read
+            its events).
         terms: per tender address, its terms (``ChainFacts.terms``); P002 and P004 need them.
         settings: what runs and with which thresholds (default: everything, Cardinal's and
             this chain's defaults).
