@@ -3,6 +3,7 @@
 ape run audit export --format jsonl|csv|ocds [--tender ID] [--from-block N] [--out FILE]
 ape run audit export-ocds [--out FOLDER] [--pegged-to USD] [--base-url URL] ...
 ape run audit verify      # events vs contracts, then the chain-derived invariants
+ape run audit flags [--settings FILE] [--out FILE]   # red flags, in words and as Cardinal's JSON
 
 Both find the Registry and the Consortium in the network's deployment manifest, or take
 `--registry` / `--consortium` addresses.
@@ -17,10 +18,12 @@ from pathlib import Path
 import click
 
 from procurechain import audit, inputs, invariants
+from procurechain import flags as red_flags
 from procurechain.cli import Command, Group, one_line_errors
 from procurechain.deployments import deployed, read_manifest
 from procurechain.errors import ProcurechainError
 from procurechain.files import write_atomic
+from procurechain.record import facts as chain_facts
 from procurechain.record import packages
 
 registry_option = click.option(
@@ -298,3 +301,73 @@ def verify(registry: str | None, consortium: str | None) -> None:
         problems.append(f"{len(violations)} invariants are violated on this chain")
     if problems:
         raise click.ClickException("; ".join(problems))
+
+
+@cli.command("flags", cls=Command)
+@click.option(
+    "--settings", "settings_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    help="Cardinal-style INI settings; only the flags whose sections it has run (default: every "
+    "flag with its default thresholds).",
+)  # fmt: skip
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    help="Also write the flags as Cardinal's JSON output (OCID, Buyer, ProcuringEntity, "
+    "Tenderer, Meta, Maps) to this file.",
+)  # fmt: skip
+@click.option(
+    "--names", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+    help='JSON file {"0xADDRESS": "name"} naming the parties in the evidence.',
+)  # fmt: skip
+@pegged_option
+@registry_option
+@consortium_option
+@one_line_errors
+def flags_command(
+    settings_file: Path | None,
+    out: Path | None,
+    names: Path | None,
+    pegged_to: str | None,
+    registry: str | None,
+    consortium: str | None,
+) -> None:
+    """Red flags: OCP Cardinal's indicators on the OCDS record and this chain's own, one line
+    each (code, title, process, evidence); docs/flags.md defines them."""
+    from ape import chain
+
+    _check_currency(pegged_to)
+    settings = red_flags.Settings.load(settings_file) if settings_file else red_flags.Settings()
+    labels = _read_names(names)
+    registry_contract = deployed("Registry", registry)
+    log = audit.collect(
+        registry_contract,
+        deployed("Consortium", consortium),
+        scan_from=_first_block(registry),
+        names=labels,
+    )
+    compiled = []
+    facts = chain_facts.read(log, registry_contract, pegged_to=pegged_to)
+    if log.tenders:
+        exported = packages.build(log, facts, names=labels)
+        compiled = [p["records"][0]["compiledRelease"] for p in exported.record_packages.values()]
+    findings = red_flags.evaluate(
+        compiled,
+        log,
+        facts.terms,
+        settings,
+        phase_cap=int(registry_contract.phaseCap()),
+        now=int(chain.blocks.head.timestamp),
+        names=labels,
+    )
+    for flag in findings.flags:
+        click.echo(red_flags.line(flag))
+    processes = {f.ocid for f in findings.flags if f.ocid is not None}
+    click.echo(
+        f"{len(findings.flags)} flag{'s' * (len(findings.flags) != 1)} on {len(processes)} of "
+        f"{len(compiled)} processes ({', '.join(sorted(settings.enabled)) or 'no flag'} computed)"
+    )
+    if out is not None:
+        document = red_flags.to_cardinal(findings)
+        write_atomic(
+            out, json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+        )
+        click.echo(f"Wrote Cardinal's output to {out}", err=True)
