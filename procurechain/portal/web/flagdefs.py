@@ -1,15 +1,11 @@
-"""What each red flag means, for the Flags page: a structure the flags engine fills.
-
-The flags engine (``procurechain.portal.flags``) owns the definitions: when it exposes a
-mapping ``DEFINITIONS`` of code to an object with ``title`` and ``description`` (and
-optionally ``source``, a URL of the published definition, and ``kind``), the portal shows
-it. Until then, and for any code it does not define, the page says the definition is not
-available and still lists what the ``flags`` table holds.
+"""What each red flag means, for the Flags page, from the flags engine's ``DEFINITIONS``
+(:mod:`procurechain.flags`). For a code it does not define (an index written by another
+version), the page says the definition is not available and still lists what the ``flags``
+table holds.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +18,7 @@ class FlagDefinition:
     """One indicator, in plain words.
 
     Attributes:
-        code: ``R003`` … (Cardinal's) or ``C-…`` (the chain's own).
+        code: ``R003`` … (Cardinal's) or ``P001`` … (the chain's own).
         title: a short name.
         description: what it measures and why it can matter, for a citizen.
         source: where the definition is published (a URL), or "".
@@ -53,10 +49,7 @@ def definitions_from(found: Mapping[str, Any]) -> dict[str, FlagDefinition]:
 
 
 def load_definitions() -> dict[str, FlagDefinition]:
-    """The flags engine's ``DEFINITIONS`` if it is installed, else none."""
-    try:
-        module = importlib.import_module("procurechain.portal.flags")
-    except ImportError:
-        return {}
-    found = getattr(module, "DEFINITIONS", None)
-    return definitions_from(found) if isinstance(found, Mapping) else {}
+    """The flags engine's definitions (:data:`procurechain.flags.DEFINITIONS`)."""
+    from procurechain.flags import DEFINITIONS
+
+    return definitions_from(DEFINITIONS)
