@@ -22,7 +22,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from typing import Any
 
 from eth_abi import decode
@@ -259,17 +259,127 @@ class _Elem:
     components: tuple = ()
 
 
+#: A word the fast path cannot read as ``decode`` would (the generic path decides).
+_UNREAD = object()
+
+
+def _static_word(kind: str, word: bytes) -> Any:
+    """One 32-byte ABI word of a static elementary type as ``decode`` and :func:`_plain` read
+    it, or :data:`_UNREAD` when the type is not one of these or the word is not canonical
+    (non-zero padding, a bool above 1): then strict ``decode`` has the last word."""
+    if len(word) != 32:
+        return _UNREAD
+    if kind == "address":
+        return _UNREAD if any(word[:12]) else _checksum("0x" + word[12:].hex())
+    if kind == "bool":
+        return _UNREAD if any(word[:31]) or word[31] > 1 else word[31] == 1
+    if kind.startswith("uint"):
+        bits = int(kind[4:] or 256)
+        value = int.from_bytes(word, "big")
+        return _UNREAD if value >> bits else value
+    if kind.startswith("int"):
+        bits = int(kind[3:] or 256)
+        value = int.from_bytes(word, "big", signed=True)
+        return value if -(1 << (bits - 1)) <= value < 1 << (bits - 1) else _UNREAD
+    if kind.startswith("bytes") and kind[5:].isdigit():
+        size = int(kind[5:])
+        return _UNREAD if any(word[size:]) else "0x" + word[:size].hex()
+    return _UNREAD
+
+
+def _word(word: bytes) -> int:
+    return int.from_bytes(word, "big")
+
+
+def _tail(kind: str, param: Any, data: bytes, at: int) -> tuple[Any, int] | None:
+    """A string, bytes, or array of static values encoded at ``at`` as Solidity encodes it:
+    its value (as :func:`_plain` gives it) and the words it takes; None for another type or an
+    encoding that is not canonical (strict ``decode`` then has the last word)."""
+    if at + 32 > len(data):
+        return None
+    length = _word(data[at : at + 32])
+    if kind in ("string", "bytes"):
+        words = (length + 31) // 32
+        if at + 32 + 32 * words > len(data) or any(data[at + 32 + length : at + 32 + 32 * words]):
+            return None
+        raw = data[at + 32 : at + 32 + length]
+        # a string is read leniently: invalid UTF-8 shows as U+FFFD (see generic())
+        return (raw.decode("utf-8", "replace") if kind == "string" else "0x" + raw.hex()), 1 + words
+    inner = kind[:-2]
+    if "[" in inner:
+        return None
+    fields = (
+        [(c.name, _type_string(c)) for c in param.components]
+        if inner.startswith("(")
+        else [(None, inner)]
+    )
+    width = len(fields)
+    if any(k.startswith("(") or "[" in k or k in ("string", "bytes") for _, k in fields):
+        return None
+    if at + 32 + 32 * width * length > len(data):
+        return None
+    items: list[Any] = []
+    for i in range(length):
+        base = at + 32 + 32 * width * i
+        read = [
+            _static_word(k, data[base + 32 * j : base + 32 * j + 32])
+            for j, (_, k) in enumerate(fields)
+        ]
+        if any(v is _UNREAD for v in read):
+            return None
+        items.append(
+            read[0]
+            if fields[0][0] is None
+            else {n: v for (n, _), v in zip(fields, read, strict=True)}
+        )
+    return items, 1 + width * length
+
+
 @dataclass(frozen=True)
 class _EventType:
     name: str
     inputs: tuple[Any, ...]
 
+    @cached_property
+    def _kinds(self) -> tuple[tuple[tuple[Any, str], ...], tuple[tuple[Any, str], ...]]:
+        """The indexed and the other inputs, each with its ABI type string."""
+        indexed = tuple((p, _type_string(p)) for p in self.inputs if p.indexed)
+        plain = tuple((p, _type_string(p)) for p in self.inputs if not p.indexed)
+        return indexed, plain
+
     def decode(self, topics: list[bytes], data: bytes) -> dict[str, Any]:
-        indexed = [p for p in self.inputs if p.indexed]
-        plain = [p for p in self.inputs if not p.indexed]
+        """The event's arguments (addresses checksummed, bytes as 0x hex, strings read
+        leniently). A canonical encoding of static words, strings, bytes and arrays of static
+        values is read directly; anything else by :meth:`generic`, with the same result."""
+        indexed, plain = self._kinds
+        if len(topics) != len(indexed) + 1 or len(data) < 32 * len(plain):
+            return self.generic(topics, data)
         values: dict[str, Any] = {}
-        for param, topic in zip(indexed, topics[1:], strict=True):
-            kind = _type_string(param)
+        for (param, kind), topic in zip(indexed, topics[1:], strict=True):
+            if kind in ("string", "bytes") or kind.endswith("]") or kind.startswith("("):
+                values[param.name] = "0x" + topic.hex()  # only the hash of a dynamic value
+                continue
+            values[param.name] = _static_word(kind, topic)
+        end = 32 * len(plain)  # where the next dynamic value must start (canonical layout)
+        for n, (param, kind) in enumerate(plain):
+            word = data[32 * n : 32 * n + 32]
+            if kind in ("string", "bytes") or kind.endswith("[]"):
+                found = _tail(kind, param, data, end) if _word(word) == end else None
+                if found is None:
+                    return self.generic(topics, data)
+                values[param.name], used = found
+                end += 32 * used
+            else:
+                values[param.name] = _static_word(kind, word)
+        if end != len(data) or any(v is _UNREAD for v in values.values()):
+            return self.generic(topics, data)
+        return {p.name: values[p.name] for p in self.inputs}
+
+    def generic(self, topics: list[bytes], data: bytes) -> dict[str, Any]:
+        """The arguments decoded by ``eth_abi`` (strict), whatever their types."""
+        indexed, plain = self._kinds
+        values: dict[str, Any] = {}
+        for (param, kind), topic in zip(indexed, topics[1:], strict=True):
             if kind in ("string", "bytes") or kind.endswith("]") or kind.startswith("("):
                 values[param.name] = "0x" + topic.hex()  # only the hash of a dynamic value
                 continue
@@ -277,9 +387,9 @@ class _EventType:
             values[param.name] = _plain(value, param)
         # A string is read as bytes and decoded leniently: whoever pays the gas writes it,
         # and invalid UTF-8 must show as U+FFFD, not stop the whole record.
-        kinds = [_type_string(p) for p in plain]
+        kinds = [kind for _, kind in plain]
         decoded = decode(["bytes" if k == "string" else k for k in kinds], data)
-        for param, kind, value in zip(plain, kinds, decoded, strict=True):
+        for (param, kind), value in zip(plain, decoded, strict=True):
             if kind == "string":
                 values[param.name] = bytes(value).decode("utf-8", "replace")
             else:
