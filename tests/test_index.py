@@ -184,9 +184,10 @@ def test_the_index_holds_the_record_the_audit_export_reads(reference, database, 
 def test_block_by_block_gives_the_index_one_go_gives_and_no_price_before_its_reveal(
     reference, database, chain
 ):
+    chain.mine(TIPS + 8)  # longer than the tips kept, so older tips are dropped
     head = chain.blocks.head.number
     with Index.open(database()) as whole, Index.open(database()) as steps:
-        reference.indexer(whole).sync()
+        reference.indexer(whole, chunk=16).sync()
         indexer = reference.indexer(steps)
         statuses = set()
         for block in range(reference.first_block, head + 1):
@@ -204,6 +205,10 @@ def test_block_by_block_gives_the_index_one_go_gives_and_no_price_before_its_rev
         assert {"sealed", "won", "invalid"} <= statuses
         assert steps.cursor() == whole.cursor()
         assert steps.dump() == whole.dump()
+        stored = {r.number for r in rows(steps, t.blocks)}
+        assert stored == {r.block for r in rows(steps, t.events)} | set(
+            range(head - TIPS + 1, head + 1)
+        )
 
 
 # ---------------------------------------------------------------------------- reorgs
@@ -421,3 +426,71 @@ def test_following_reflects_a_new_block_within_a_second(reference, tmp_path, acc
         assert any(r.derived >= 1 for r in synced)  # the process was derived again
         declared = [e for e in rows(index, t.events) if e.event == "ConflictDeclared"]
         assert [e.subject for e in declared[-2:]] == [str(accounts[7]), str(accounts[8])]
+
+
+# ---------------------------------------------------------------------------- time, decisions
+
+
+def _stage(index: Index, tender_id: int) -> str:
+    (process,) = [r for r in rows(index, t.processes) if r.tender_id == tender_id]
+    return process.stage
+
+
+def test_the_clock_alone_moves_a_stage_and_a_reorg_to_an_earlier_time_moves_it_back(
+    reference, database, chain, accounts
+):
+    with Index.open(database()) as index:
+        indexer = reference.indexer(index)
+        tender = _tender(reference, chain, accounts[1], 10_000 * DUSD, "Nobody bids")
+        indexer.sync()
+        tender_id = int(reference.registry.tenderCount())
+        assert _stage(index, tender_id) == "open"
+        snapshot = chain.snapshot()
+        stages = []
+        for deadline in (tender.biddingDeadline(), tender.revealDeadline()):
+            chain.pending_timestamp = int(deadline) + 1
+            chain.mine()
+            result = indexer.sync()
+            assert result.events == 0  # no event: the clock alone
+            stages.append(_stage(index, tender_id))
+        assert stages == ["evaluation", "unsuccessful"]
+        assert index.dump() == fresh_dump(reference, database())
+        chain.restore(snapshot)
+        chain.mine()
+        indexer.sync()
+        assert _stage(index, tender_id) == "open"
+        assert index.dump() == fresh_dump(reference, database())
+
+
+def test_a_decision_approved_on_chain_belongs_to_its_tender_and_a_later_text_shows_in_it(
+    reference, database, chain, accounts
+):
+    from procurechain import consortium as cs
+    from procurechain.tender import cancel_call
+
+    reason = "Cancelled: the park is being redesigned."
+    with Index.open(database()) as index:
+        indexer = reference.indexer(index)
+        tender = _tender(reference, chain, accounts[1], 10_000 * DUSD, "To be cancelled")
+        tender_id = int(reference.registry.tenderCount())
+        proposal = cs.propose(reference.consortium, cancel_call(tender, keccak(text=reason)))
+        for member in (accounts[1], accounts[2], accounts[3]):
+            cs.approve(proposal, reference.consortium, member)
+        indexer.sync()  # the approvals, before the action is executed
+        approvals = [r for r in rows(index, t.events) if r.event == "ActionApproved"]
+        assert len(approvals) == 3 and {r.tender_id for r in approvals} == {None}
+        cs.execute(proposal, reference.consortium, accounts[1])
+        indexer.sync()
+        approvals = [r for r in rows(index, t.events) if r.event == "ActionApproved"]
+        assert {r.tender_id for r in approvals} == {tender_id}
+        assert _stage(index, tender_id) == "cancelled"
+        (process,) = [r for r in rows(index, t.processes) if r.tender_id == tender_id]
+        assert reason not in process.compiled and "was not published" in process.compiled
+        content.publish_text(reference.registry, accounts[2], reason)  # the words, later
+        indexer.sync()
+        (process,) = [r for r in rows(index, t.processes) if r.tender_id == tender_id]
+        assert reason in process.compiled
+        assert index.dump() == fresh_dump(reference, database())
+    log = audit.collect(reference.registry, reference.consortium, names=reference.names)
+    export = packages.build(log, chain_facts.read(log, reference.registry), names=reference.names)
+    assert json.loads(process.releases) == export.releases[process.ocid]
