@@ -32,8 +32,8 @@ from procurechain.deployments import deployed, read_manifest
 from procurechain.errors import ProcurechainError
 from procurechain.portal.index import Index, Indexer
 from procurechain.portal.index import tables as t
-from procurechain.portal.index.derive import entry_of
 from procurechain.portal.index.fetch import TIPS
+from procurechain.portal.index.load import entry_of
 from procurechain.record import content, packages
 from procurechain.record import facts as chain_facts
 from procurechain.scenario import run_reference
@@ -187,7 +187,9 @@ def test_block_by_block_gives_the_index_one_go_gives_and_no_price_before_its_rev
     chain.mine(TIPS + 8)  # longer than the tips kept, so older tips are dropped
     head = chain.blocks.head.number
     with Index.open(database()) as whole, Index.open(database()) as steps:
-        reference.indexer(whole, chunk=16).sync()
+        in_one_go = reference.indexer(whole, chunk=16, workers=2)
+        in_one_go.deriver.parallel_from = 1  # derived by worker processes
+        in_one_go.sync()
         indexer = reference.indexer(steps)
         statuses = set()
         for block in range(reference.first_block, head + 1):

@@ -110,6 +110,8 @@ class Index:
     def __init__(self, engine: Engine, revision: str) -> None:
         self.engine = engine
         self.revision = revision
+        #: The SQLAlchemy URL, password included (worker processes open it themselves).
+        self.url = engine.url.render_as_string(hide_password=False)
 
     @classmethod
     def open(cls, url: str | Path = DEFAULT_PATH, *, revision: str = "head") -> Index:

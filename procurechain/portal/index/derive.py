@@ -1,6 +1,8 @@
-"""The derived rows, from the database only: every process touched since the cursor's
-``derived_block`` gets its audit log and chain facts rebuilt from the chain rows and its rows
-written again (:mod:`~procurechain.portal.index.summary`), in batches, one transaction each.
+"""The derived rows: every process touched since the cursor's ``derived_block`` gets its
+audit log and chain facts rebuilt from the chain rows (:mod:`~procurechain.portal.index.load`)
+and its rows written again (:mod:`~procurechain.portal.index.summary`), in batches, one
+transaction each; with ``workers`` the batches are built by worker processes (each reads the
+index itself) while this one writes.
 
 Touched since block N: a process with an event after N; one a conflict declared or lifted
 after N may concern (its tender, agency, agreement or a bidder is the subject); one whose
@@ -11,59 +13,21 @@ time for every process.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Iterator, Mapping
-from concurrent.futures import Executor
-from typing import Any
+import multiprocessing
+from collections import deque
+from collections.abc import Mapping
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
 from sqlalchemy import Connection, bindparam, delete, select, update
 
-from procurechain import audit, display
+from procurechain.errors import ProcurechainError
 from procurechain.portal.index import tables as t
 from procurechain.portal.index.database import Index
-from procurechain.portal.index.summary import (
-    ProcessJob,
-    ProcessRows,
-    clock_stage,
-    mentioned,
-    summarise,
-)
-from procurechain.record import content
-from procurechain.record import notice as nt
-from procurechain.record.content import OnChainNotice
-from procurechain.record.facts import ChainFacts, TenderTerms
-from procurechain.record.money import Currency
+from procurechain.portal.index.load import CONFLICTS, chunks, derive_batch, derive_with
+from procurechain.portal.index.summary import ProcessRows, clock_stage
 
-__all__ = ["CONFLICTS", "Deriver", "chunks", "entry_of", "touched_since"]
-
-CONFLICTS = ("ConflictDeclared", "ConflictLifted")
-_IN = 500  # values per IN (...) list
-
-
-def chunks(values: Iterable[Any], size: int = _IN) -> Iterator[list[Any]]:
-    """``values`` in lists of at most ``size``."""
-    items = list(values)
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-def entry_of(row: Any) -> audit.Entry:
-    """The :class:`~procurechain.audit.Entry` an ``events`` row holds."""
-    return audit.Entry(
-        block=row.block,
-        tx=row.tx,
-        log_index=row.log_index,
-        timestamp=row.timestamp,
-        contract=row.contract,
-        address=row.address,
-        event=row.event,
-        actor=row.actor,
-        sender=row.sender,
-        signers=tuple(json.loads(row.signers)),
-        args=json.loads(row.args),
-        amounts=json.loads(row.amounts),
-        sentence=row.sentence,
-    )
+__all__ = ["Deriver", "touched_since"]
 
 
 def touched_since(connection: Connection, block: int) -> set[int]:
@@ -116,8 +80,9 @@ class Deriver:
         index: the index.
         names: readable names of addresses (OCDS parties), as the export takes them.
         batch: processes per transaction.
-        executor: runs :func:`~procurechain.portal.index.summary.summarise` (e.g. a process
-            pool); None: in this thread.
+        workers: worker processes for a derivation of at least ``parallel_from`` processes
+            (0: all in this thread).
+        parallel_from: the fewest processes worth starting workers for.
     """
 
     def __init__(
@@ -126,12 +91,14 @@ class Deriver:
         *,
         names: Mapping[str, str] | None = None,
         batch: int = 100,
-        executor: Executor | None = None,
+        workers: int = 0,
+        parallel_from: int = 200,
     ) -> None:
         self.index = index
         self.names = dict(names or {})
         self.batch = batch
-        self.executor = executor
+        self.workers = workers
+        self.parallel_from = parallel_from
 
     def derive(self, block: int, timestamp: int) -> int:
         """Derive every process touched since the cursor's ``derived_block`` as of ``block``
@@ -140,25 +107,16 @@ class Deriver:
         with engine.connect() as connection:
             since = connection.execute(select(t.cursor.c.derived_block)).scalar_one()
             todo = sorted(touched_since(connection, since))
-            meta = dict(connection.execute(select(t.meta.c.key, t.meta.c.value)).all())
-            conflicts = [
-                entry_of(r)
-                for r in connection.execute(
-                    select(t.events).where(t.events.c.event.in_(CONFLICTS))
-                    .order_by(t.events.c.block, t.events.c.log_index)
-                )
-            ]  # fmt: skip
         if not todo and since == block:
             return 0
-        base = _facts(meta)
-        unit = display.Token(meta["symbol"], int(meta["decimals"]), meta["token"])
-        for some in chunks(todo, self.batch):
-            with engine.connect() as connection:
-                jobs = list(_jobs(connection, some, base, unit, conflicts, self.names, timestamp))
-            mapper = self.executor.map if self.executor is not None else map
-            found = list(mapper(summarise, jobs))
-            with engine.begin() as connection:
-                _write(connection, some, found)
+        batches = list(chunks(todo, self.batch))
+        if self.workers > 0 and len(todo) >= self.parallel_from:
+            self._in_workers(batches, timestamp)
+        else:
+            for some in batches:
+                found = derive_with(engine, some, self.names, timestamp)
+                with engine.begin() as connection:
+                    _write(connection, some, found)
         with engine.begin() as connection:
             _clock(connection, timestamp)
             connection.execute(
@@ -166,104 +124,33 @@ class Deriver:
             )
         return len(todo)
 
+    def _in_workers(self, batches: list[list[int]], now: int) -> None:
+        """Batches built by worker processes (spawned: fresh interpreters inherit no state or
+        lock of this one's threads; as with any spawned pool, the main module must be
+        importable, i.e. a script guards its entry point), written here in order, at most two
+        per worker in flight."""
+        url = self.index.url
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(self.workers, mp_context=context) as pool:
+            pending: deque[tuple[list[int], Future[list[ProcessRows]]]] = deque()
+            for some in batches:
+                pending.append((some, pool.submit(derive_batch, url, some, self.names, now)))
+                if len(pending) >= 2 * self.workers:
+                    self._write_next(pending)
+            while pending:
+                self._write_next(pending)
 
-def _facts(meta: Mapping[str, str]) -> ChainFacts:
-    currency = Currency(
-        token=meta["token"],
-        symbol=meta["symbol"],
-        decimals=int(meta["decimals"]),
-        chain_id=int(meta["chain_id"]),
-        pegged_to=meta.get("pegged_to") or None,
-        description=meta.get("token_description", ""),
-    )
-    return ChainFacts(currency.chain_id, meta["registry"], meta["consortium"], currency)
-
-
-def _notice(row: Any, plan: list[dict[str, Any]]) -> OnChainNotice:
-    raw = row.notice_raw
-    if raw is None:
-        return OnChainNotice(row.notice_hash, None, row.notice_source)
-    return OnChainNotice(row.notice_hash, content._against_plan(nt.read(bytes(raw)), plan))
-
-
-def _jobs(
-    connection: Connection,
-    tender_ids: list[int],
-    base: ChainFacts,
-    unit: display.Token,
-    conflicts: list[audit.Entry],
-    names: Mapping[str, str],
-    now: int,
-) -> Iterator[ProcessJob]:
-    e = t.events
-    rows = connection.execute(
-        select(e).where(e.c.tender_id.in_(tender_ids)).order_by(e.c.block, e.c.log_index)
-    )
-    own: dict[int, list[audit.Entry]] = {i: [] for i in tender_ids}
-    for row in rows:
-        own[row.tender_id].append(entry_of(row))
-    tenders = {
-        r.id: r for r in connection.execute(select(t.tenders).where(t.tenders.c.id.in_(tender_ids)))
-    }
-    agreements = {
-        r.tender_id: r.address
-        for r in connection.execute(
-            select(t.agreements).where(t.agreements.c.tender_id.in_(tender_ids))
-        )
-    }
-    logs: dict[int, audit.AuditLog] = {}
-    for tender_id in tender_ids:
-        row = tenders[tender_id]
-        entries = own[tender_id]
-        bidders = {x.args["bidder"] for x in entries if x.event == "BidCommitted"}
-        subjects = {row.address, row.agency, *bidders}
-        if tender_id in agreements:
-            subjects.add(agreements[tender_id])
-        seen = {(x.block, x.log_index) for x in entries}
-        entries += [
-            c
-            for c in conflicts
-            if c.args["subject"] in subjects and (c.block, c.log_index) not in seen
-        ]
-        entries.sort(key=lambda x: (x.block, x.log_index))
-        log = audit.AuditLog(
-            base.registry, base.consortium, entries=entries, complete=False, unit=unit
-        )
-        log.tenders[tender_id] = row.address
-        if tender_id in agreements:
-            log.agreements[row.address] = agreements[tender_id]
-        terms = TenderTerms(**json.loads(row.terms))
-        log.bonds[row.address], log.tokens[row.address] = terms.bond, row.token
-        logs[tender_id] = log
-    texts = _texts(connection, {h for log in logs.values() for h in _mentioned(log)})
-    for tender_id, log in logs.items():
-        row = tenders[tender_id]
-        log.texts = {h: texts[h] for h in _mentioned(log) if h in texts}
-        created = next(x for x in log.entries if x.event == "TenderCreated")
-        facts = ChainFacts(base.chain_id, base.registry, base.consortium, base.currency)
-        facts.ocids[tender_id] = row.ocid
-        facts.terms[row.address] = TenderTerms(**json.loads(row.terms))
-        facts.notices[row.address] = _notice(row, created.args["plan"])
-        yield ProcessJob(tender_id, log, facts, names, now)
-
-
-def _mentioned(log: audit.AuditLog) -> set[str]:
-    return mentioned(log.entries)
-
-
-def _texts(connection: Connection, hashes: set[str]) -> dict[str, audit.Entry]:
-    """The first ``TextPublished`` of each hash (as :attr:`AuditLog.texts` keeps)."""
-    e = t.events
-    found: dict[str, audit.Entry] = {}
-    for some in chunks(sorted(hashes)):
-        query = (
-            select(e)
-            .where(e.c.event == "TextPublished", e.c.ref_hash.in_(some))
-            .order_by(e.c.block, e.c.log_index)
-        )
-        for row in connection.execute(query):
-            found.setdefault(row.ref_hash, entry_of(row))
-    return found
+    def _write_next(self, pending: deque[tuple[list[int], Future[list[ProcessRows]]]]) -> None:
+        some, future = pending.popleft()
+        try:
+            found = future.result()
+        except BrokenProcessPool as err:
+            raise ProcurechainError(
+                "the derivation's worker processes stopped; a script that indexes with workers "
+                "must guard its entry point (if __name__ == '__main__'), or use workers=0"
+            ) from err
+        with self.index.engine.begin() as connection:
+            _write(connection, some, found)
 
 
 def _write(connection: Connection, tender_ids: list[int], found: list[ProcessRows]) -> None:

@@ -131,7 +131,7 @@ class Fetcher:
             raise ChainMovedError(f"blocks {low}-{high} changed while they were read")
         if high not in raw.blocks or raw.blocks[high].hash != before[high].hash:
             raise ChainMovedError(f"block {high} changed while it was read")
-        raw.transactions = self.reader.senders({x.tx for x in raw.logs}, hashes)
+        raw.transactions = self.reader.senders([x.tx for x in raw.logs], hashes)
         created = {x.tx for x in base if x.address == self.registry and x.topics[:1] == (_CREATED,)}
         raw.transactions.update(self.reader.transactions(created))
         raw.views = self._views(raw.new_tenders)

@@ -9,7 +9,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
 
@@ -86,7 +85,8 @@ class Indexer:
         names: readable names of addresses for the sentences and the OCDS parties.
         pegged_to: the ISO 4217 currency the token is pegged to, or None (``XXX``).
         token_description: what the token is, in words.
-        executor: runs the per-process derivation (e.g. a process pool); None: this thread.
+        workers: worker processes for a large derivation (a first index of a city); 0: all
+            in this thread.
 
     Raises:
         ProcurechainError: the index holds another deployment.
@@ -104,7 +104,7 @@ class Indexer:
         names: Mapping[str, str] | None = None,
         pegged_to: str | None = None,
         token_description: str = "",
-        executor: Executor | None = None,
+        workers: int = 0,
     ) -> None:
         self.index, self.rpc = index, rpc
         self.registry = to_checksum_address(registry)
@@ -113,7 +113,7 @@ class Indexer:
         self.names = dict(names or {})
         self.reader = ChainReader(rpc)
         self._fetch_reader = ChainReader(own_session(rpc))  # the fetching thread's session
-        self.deriver = Deriver(index, names=self.names, executor=executor)
+        self.deriver = Deriver(index, names=self.names, workers=workers)
         self._meta = self._setup(pegged_to, token_description)
         unit = display.Token(self._meta["symbol"], int(self._meta["decimals"]), self._meta["token"])
         self.decoder = EntryDecoder(self.names, unit)

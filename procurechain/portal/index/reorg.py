@@ -15,8 +15,9 @@ from sqlalchemy import Connection, delete, select, update
 
 from procurechain.portal.index import tables as t
 from procurechain.portal.index.chain import ChainReader
-from procurechain.portal.index.derive import chunks, touched_since
+from procurechain.portal.index.derive import touched_since
 from procurechain.portal.index.fetch import TIPS
+from procurechain.portal.index.load import chunks
 
 __all__ = ["fork_point", "rewind"]
 

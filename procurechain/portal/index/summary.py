@@ -11,7 +11,7 @@ unsuccessful once its deadlines pass with nobody to award (no event marks that).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cache
@@ -40,6 +40,7 @@ class ProcessJob:
     facts: ChainFacts
     names: Mapping[str, str]
     now: int
+    mentions: frozenset[str]  # the text hashes its entries name (:func:`mentioned`)
 
 
 @dataclass
@@ -66,19 +67,21 @@ def _sort(units: int, decimals: int) -> float:
 
 
 def mentioned(entries: list[audit.Entry]) -> set[str]:
-    """The text hashes the entries name (reasons, reports, evidence, milestone titles)."""
-
-    def walk(value: Any, key: str = "") -> Iterator[str]:
-        if isinstance(value, dict):
-            for k, v in value.items():
-                yield from walk(v, k)
-        elif isinstance(value, list):
-            for v in value:
-                yield from walk(v, key)
-        elif key in TEXT_KEYS and isinstance(value, str) and len(value) == 66:
-            yield value.lower()
-
-    return {h for e in entries for h in walk(e.args)}
+    """The text hashes the entries name (reasons, reports, evidence, milestone titles, the
+    latter also inside ``TenderCreated``'s plan)."""
+    found: set[str] = set()
+    for e in entries:
+        for key, value in e.args.items():
+            if key in TEXT_KEYS and isinstance(value, str):
+                found.add(value.lower())
+            elif isinstance(value, list):
+                found.update(
+                    str(item[k]).lower()
+                    for item in value
+                    if isinstance(item, dict)
+                    for k in TEXT_KEYS & item.keys()
+                )
+    return found
 
 
 @cache
