@@ -496,3 +496,35 @@ def test_a_decision_approved_on_chain_belongs_to_its_tender_and_a_later_text_sho
     log = audit.collect(reference.registry, reference.consortium, names=reference.names)
     export = packages.build(log, chain_facts.read(log, reference.registry), names=reference.names)
     assert json.loads(process.releases) == export.releases[process.ocid]
+
+
+def test_a_read_the_chain_changed_under_is_dropped_and_a_wrong_stored_tip_is_rewound(
+    reference, tmp_path, chain
+):
+    from procurechain.portal.index.chain import ChainMovedError, ChainReader
+    from procurechain.portal.index.fetch import Fetcher
+
+    reader = ChainReader(JsonRpc(chain.provider.uri))
+    head = chain.blocks.head.number
+    registry = str(reference.registry.address)
+    hashes: dict[int, str] = {}
+    logs = reader.logs([registry], reference.first_block, head, hashes)
+    assert reader.senders([x.tx for x in logs], hashes)  # consistent: read
+    moved = dict(hashes)
+    moved[logs[0].block] = "0x" + "11" * 32  # as if the block had been replaced meanwhile
+    with pytest.raises(ChainMovedError):
+        reader.senders([x.tx for x in logs], moved)
+    fetcher = Fetcher(reader, registry, str(reference.consortium.address), (), (), 0)
+    with pytest.raises(ChainMovedError, match="no longer on the chain"):
+        fetcher.fetch(head, head, (head - 1, "0x" + "22" * 32))
+    with Index.open(tmp_path / "index.sqlite") as index:
+        indexer = reference.indexer(index)
+        indexer.sync()
+        expected = index.dump()
+        with index.engine.begin() as connection:  # a tip the chain does not have
+            connection.execute(t.cursor.update().values(indexed_hash="0x" + "33" * 32))
+            connection.execute(
+                t.blocks.update().where(t.blocks.c.number == head).values(hash="0x" + "33" * 32)
+            )
+        result = indexer.sync()
+        assert result.rewound_to == head - 1 and index.dump() == expected
