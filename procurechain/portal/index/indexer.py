@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from eth_utils import to_checksum_address
-from sqlalchemy import Connection, bindparam, delete, exists, insert, or_, select, update
+from sqlalchemy import insert, select
 
 from procurechain import display
 from procurechain.audit import EntryDecoder
@@ -23,8 +23,8 @@ from procurechain.portal.index import tables as t
 from procurechain.portal.index.chain import ChainMovedError, ChainReader
 from procurechain.portal.index.database import Index
 from procurechain.portal.index.derive import Deriver
-from procurechain.portal.index.fetch import TIPS, Fetcher, ahead, own_session
-from procurechain.portal.index.ingest import Chunk, Followed, Ingest
+from procurechain.portal.index.fetch import Fetcher, ahead, own_session
+from procurechain.portal.index.ingest import Followed, Ingest, write_chunk
 from procurechain.portal.index.reorg import fork_point, rewind
 from procurechain.portal.index.tender_facts import TenderReader
 
@@ -113,56 +113,17 @@ class Indexer:
         self.names = dict(names or {})
         self.reader = ChainReader(rpc)
         self._fetch_reader = ChainReader(own_session(rpc))  # the fetching thread's session
+        self._following: Followed | None = None
         self.deriver = Deriver(index, names=self.names, workers=workers)
-        self._meta = self._setup(pegged_to, token_description)
+        self._meta = _deployment(self, pegged_to, token_description)
         unit = display.Token(self._meta["symbol"], int(self._meta["decimals"]), self._meta["token"])
         self.decoder = EntryDecoder(self.names, unit)
 
-    # ------------------------------------------------------------------------ set-up
-
-    def _setup(self, pegged_to: str | None, description: str) -> dict[str, str]:
-        """The deployment's ``meta`` (written on first use) and the cursor row."""
-        stored = self.index.meta()
-        chain_id = str(self.reader.chain_id())
-        if stored:
-            if (stored["chain_id"], stored["registry"], stored["consortium"]) != (
-                chain_id,
-                self.registry,
-                self.consortium,
-            ):
-                raise ProcurechainError(
-                    f"this index holds registry {stored['registry']} on chain "
-                    f"{stored['chain_id']}; index registry {self.registry} on chain {chain_id} "
-                    "into another database"
-                )
-            return stored
-        token = to_checksum_address(str(ViewContract(self.rpc, "Registry", self.registry).token()))
-        erc20 = ViewContract(self.rpc, "DemoStablecoin", token)
-        meta = {
-            "chain_id": chain_id,
-            "registry": self.registry,
-            "consortium": self.consortium,
-            "token": token,
-            "symbol": str(erc20.symbol()),
-            "decimals": str(int(erc20.decimals())),
-            "pegged_to": pegged_to or "",
-            "token_description": description,
-            "first_block": str(self.first_block),
-        }
-        with self.index.engine.begin() as connection:
-            connection.execute(insert(t.meta), [{"key": k, "value": v} for k, v in meta.items()])
-            connection.execute(
-                insert(t.cursor).values(
-                    id=1,
-                    indexed_block=self.first_block - 1,
-                    indexed_hash="",
-                    derived_block=self.first_block - 1,
-                    derived_timestamp=0,
-                )
-            )
-        return meta
-
     def _followed(self) -> Followed:
+        """The contracts followed: kept between syncs (each sync grows it), read again after
+        a rewind or an error."""
+        if self._following is not None:
+            return self._following
         followed = Followed()
         with self.index.engine.connect() as connection:
             for row in connection.execute(
@@ -171,6 +132,7 @@ class Indexer:
                 followed.add_tender(row.id, row.address, _bond(row.terms))
             for row in connection.execute(select(t.agreements.c.address, t.agreements.c.tender_id)):
                 followed.add_agreement(row.address, row.tender_id)
+        self._following = followed
         return followed
 
     # ------------------------------------------------------------------------ syncing
@@ -210,11 +172,16 @@ class Indexer:
         try:
             for raw in ahead(fetcher, ranges, previous):
                 chunk = ingest.rows(raw)
-                self._write(chunk)
+                with self.index.engine.begin() as connection:
+                    write_chunk(connection, chunk)
                 events, tenders = events + len(chunk.events), tenders + len(chunk.tenders)
                 low = raw.high + 1
         except ChainMovedError as err:
             stopped = str(err)
+            self._following = None
+        except BaseException:
+            self._following = None  # it may hold contracts of a chunk not written
+            raise
         ingested = time.perf_counter()
         derived = self._derive()
         done = time.perf_counter()
@@ -243,41 +210,9 @@ class Indexer:
         with self.index.engine.begin() as connection:
             fork = fork_point(connection, self.reader, cursor.indexed_block, self.first_block)
             touched = rewind(connection, self.reader, fork, self.first_block)
+        self._following = None
         log.info("reorg: rewound to block %s, %s processes to derive again", fork, len(touched))
         return fork
-
-    def _write(self, chunk: Chunk) -> None:
-        """The chunk's rows and the cursor, in one transaction."""
-        e = t.events
-        with self.index.engine.begin() as connection:
-            if chunk.events:
-                _resolve_approvals(connection, chunk)
-                connection.execute(insert(e), chunk.events)
-            connection.execute(insert(t.blocks), chunk.blocks)
-            if chunk.tenders:
-                connection.execute(insert(t.tenders), chunk.tenders)
-            if chunk.agreements:
-                connection.execute(insert(t.agreements), chunk.agreements)
-            if chunk.executed:
-                connection.execute(
-                    update(e)
-                    .where(
-                        e.c.ref_hash == bindparam("h"),
-                        or_(*(e.c.event == name for name in _APPROVALS)),
-                        e.c.tender_id.is_(None),
-                    )
-                    .values(tender_id=bindparam("t")),
-                    [{"h": h, "t": i} for h, i in chunk.executed.items()],
-                )
-            b = t.blocks
-            connection.execute(
-                delete(b).where(
-                    b.c.number < chunk.high - TIPS + 1, ~exists().where(e.c.block == b.c.number)
-                )
-            )
-            connection.execute(
-                update(t.cursor).values(indexed_block=chunk.high, indexed_hash=chunk.tip.hash)
-            )
 
     def _derive(self) -> int:
         cursor = self.index.cursor()
@@ -321,23 +256,56 @@ class Indexer:
             stop.wait(poll_seconds)
 
 
+def _deployment(indexer: Indexer, pegged_to: str | None, description: str) -> dict[str, str]:
+    """The deployment's ``meta`` (and the cursor row), written on an index's first use; an
+    index of another deployment is refused.
+
+    Raises:
+        ProcurechainError: the index holds another registry or chain.
+    """
+    index, rpc = indexer.index, indexer.rpc
+    registry, consortium = indexer.registry, indexer.consortium
+    stored = index.meta()
+    chain_id = str(indexer.reader.chain_id())
+    if stored:
+        if (stored["chain_id"], stored["registry"], stored["consortium"]) != (
+            chain_id,
+            registry,
+            consortium,
+        ):
+            raise ProcurechainError(
+                f"this index holds registry {stored['registry']} on chain "
+                f"{stored['chain_id']}; index registry {registry} on chain {chain_id} "
+                "into another database"
+            )
+        return stored
+    token = to_checksum_address(str(ViewContract(rpc, "Registry", registry).token()))
+    erc20 = ViewContract(rpc, "DemoStablecoin", token)
+    meta = {
+        "chain_id": chain_id,
+        "registry": registry,
+        "consortium": consortium,
+        "token": token,
+        "symbol": str(erc20.symbol()),
+        "decimals": str(int(erc20.decimals())),
+        "pegged_to": pegged_to or "",
+        "token_description": description,
+        "first_block": str(indexer.first_block),
+    }
+    first = indexer.first_block
+    with index.engine.begin() as connection:
+        connection.execute(insert(t.meta), [{"key": k, "value": v} for k, v in meta.items()])
+        connection.execute(
+            insert(t.cursor).values(
+                id=1,
+                indexed_block=first - 1,
+                indexed_hash="",
+                derived_block=first - 1,
+                derived_timestamp=0,
+            )
+        )
+    return meta
+
+
 def _bond(terms_json: str) -> int:
     return int(json.loads(terms_json)["bond"])
-
-
-def _resolve_approvals(connection: Connection, chunk: Chunk) -> None:
-    """Give the chunk's approvals of actions executed earlier their tender."""
-    hashes = {r["ref_hash"] for r in chunk.events if r["event"] in _APPROVALS}
-    if not hashes:
-        return
-    e = t.events
-    done = dict(
-        connection.execute(
-            select(e.c.ref_hash, e.c.tender_id).where(
-                e.c.event == "ActionExecuted", e.c.ref_hash.in_(hashes), e.c.tender_id.is_not(None)
-            )
-        ).all()
-    )
-    for row in chunk.events:
-        if row["event"] in _APPROVALS and row["ref_hash"] in done:
-            row["tender_id"] = done[row["ref_hash"]]

@@ -9,12 +9,15 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import Connection, bindparam, delete, exists, insert, or_, select, update
+
 from procurechain.audit import Entry, EntryDecoder
+from procurechain.portal.index import tables as t
 from procurechain.portal.index.chain import Block
 from procurechain.portal.index.fetch import TIPS, RawChunk, checksum
 from procurechain.portal.index.tender_facts import TenderReader
 
-__all__ = ["Chunk", "Followed", "Ingest", "event_row"]
+__all__ = ["Chunk", "Followed", "Ingest", "event_row", "write_chunk"]
 _APPROVALS = ("ActionApproved", "ApprovalRevoked")
 
 
@@ -162,3 +165,55 @@ class Ingest:
             self.decoder.forget()
             self.tender_reader.forget()
         return chunk
+
+
+def write_chunk(connection: Connection, chunk: Chunk) -> None:
+    """Write a chunk's rows and move the cursor to its last block (the caller's transaction):
+    events, block hashes (old tips without events dropped), tenders, agreements, and the
+    tender of earlier approvals of the actions the chunk executed."""
+    e, b = t.events, t.blocks
+    if chunk.events:
+        _resolve_approvals(connection, chunk)
+        connection.execute(insert(e), chunk.events)
+    connection.execute(insert(b), chunk.blocks)
+    if chunk.tenders:
+        connection.execute(insert(t.tenders), chunk.tenders)
+    if chunk.agreements:
+        connection.execute(insert(t.agreements), chunk.agreements)
+    if chunk.executed:
+        connection.execute(
+            update(e)
+            .where(
+                e.c.ref_hash == bindparam("h"),
+                or_(*(e.c.event == name for name in _APPROVALS)),
+                e.c.tender_id.is_(None),
+            )
+            .values(tender_id=bindparam("t")),
+            [{"h": h, "t": i} for h, i in chunk.executed.items()],
+        )
+    connection.execute(
+        delete(b).where(
+            b.c.number < chunk.high - TIPS + 1, ~exists().where(e.c.block == b.c.number)
+        )
+    )
+    connection.execute(
+        update(t.cursor).values(indexed_block=chunk.high, indexed_hash=chunk.tip.hash)
+    )
+
+
+def _resolve_approvals(connection: Connection, chunk: Chunk) -> None:
+    """Give the chunk's approvals of actions executed earlier their tender."""
+    hashes = {r["ref_hash"] for r in chunk.events if r["event"] in _APPROVALS}
+    if not hashes:
+        return
+    e = t.events
+    done = dict(
+        connection.execute(
+            select(e.c.ref_hash, e.c.tender_id).where(
+                e.c.event == "ActionExecuted", e.c.ref_hash.in_(hashes), e.c.tender_id.is_not(None)
+            )
+        ).all()
+    )
+    for row in chunk.events:
+        if row["event"] in _APPROVALS and row["ref_hash"] in done:
+            row["tender_id"] = done[row["ref_hash"]]
