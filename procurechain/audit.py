@@ -19,10 +19,10 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from typing import Any
 
 from eth_abi import decode
@@ -44,7 +44,9 @@ __all__ = [
     "AuditLog",
     "Difference",
     "Entry",
+    "EntryDecoder",
     "Flow",
+    "RawLog",
     "TenderFacts",
     "collect",
     "reconcile",
@@ -257,17 +259,127 @@ class _Elem:
     components: tuple = ()
 
 
+#: A word the fast path cannot read as ``decode`` would (the generic path decides).
+_UNREAD = object()
+
+
+def _static_word(kind: str, word: bytes) -> Any:
+    """One 32-byte ABI word of a static elementary type as ``decode`` and :func:`_plain` read
+    it, or :data:`_UNREAD` when the type is not one of these or the word is not canonical
+    (non-zero padding, a bool above 1): then strict ``decode`` has the last word."""
+    if len(word) != 32:
+        return _UNREAD
+    if kind == "address":
+        return _UNREAD if any(word[:12]) else _checksum("0x" + word[12:].hex())
+    if kind == "bool":
+        return _UNREAD if any(word[:31]) or word[31] > 1 else word[31] == 1
+    if kind.startswith("uint"):
+        bits = int(kind[4:] or 256)
+        value = int.from_bytes(word, "big")
+        return _UNREAD if value >> bits else value
+    if kind.startswith("int"):
+        bits = int(kind[3:] or 256)
+        value = int.from_bytes(word, "big", signed=True)
+        return value if -(1 << (bits - 1)) <= value < 1 << (bits - 1) else _UNREAD
+    if kind.startswith("bytes") and kind[5:].isdigit():
+        size = int(kind[5:])
+        return _UNREAD if any(word[size:]) else "0x" + word[:size].hex()
+    return _UNREAD
+
+
+def _word(word: bytes) -> int:
+    return int.from_bytes(word, "big")
+
+
+def _tail(kind: str, param: Any, data: bytes, at: int) -> tuple[Any, int] | None:
+    """A string, bytes, or array of static values encoded at ``at`` as Solidity encodes it:
+    its value (as :func:`_plain` gives it) and the words it takes; None for another type or an
+    encoding that is not canonical (strict ``decode`` then has the last word)."""
+    if at + 32 > len(data):
+        return None
+    length = _word(data[at : at + 32])
+    if kind in ("string", "bytes"):
+        words = (length + 31) // 32
+        if at + 32 + 32 * words > len(data) or any(data[at + 32 + length : at + 32 + 32 * words]):
+            return None
+        raw = data[at + 32 : at + 32 + length]
+        # a string is read leniently: invalid UTF-8 shows as U+FFFD (see generic())
+        return (raw.decode("utf-8", "replace") if kind == "string" else "0x" + raw.hex()), 1 + words
+    inner = kind[:-2]
+    if "[" in inner:
+        return None
+    fields = (
+        [(c.name, _type_string(c)) for c in param.components]
+        if inner.startswith("(")
+        else [(None, inner)]
+    )
+    width = len(fields)
+    if any(k.startswith("(") or "[" in k or k in ("string", "bytes") for _, k in fields):
+        return None
+    if at + 32 + 32 * width * length > len(data):
+        return None
+    items: list[Any] = []
+    for i in range(length):
+        base = at + 32 + 32 * width * i
+        read = [
+            _static_word(k, data[base + 32 * j : base + 32 * j + 32])
+            for j, (_, k) in enumerate(fields)
+        ]
+        if any(v is _UNREAD for v in read):
+            return None
+        items.append(
+            read[0]
+            if fields[0][0] is None
+            else {n: v for (n, _), v in zip(fields, read, strict=True)}
+        )
+    return items, 1 + width * length
+
+
 @dataclass(frozen=True)
 class _EventType:
     name: str
     inputs: tuple[Any, ...]
 
+    @cached_property
+    def _kinds(self) -> tuple[tuple[tuple[Any, str], ...], tuple[tuple[Any, str], ...]]:
+        """The indexed and the other inputs, each with its ABI type string."""
+        indexed = tuple((p, _type_string(p)) for p in self.inputs if p.indexed)
+        plain = tuple((p, _type_string(p)) for p in self.inputs if not p.indexed)
+        return indexed, plain
+
     def decode(self, topics: list[bytes], data: bytes) -> dict[str, Any]:
-        indexed = [p for p in self.inputs if p.indexed]
-        plain = [p for p in self.inputs if not p.indexed]
+        """The event's arguments (addresses checksummed, bytes as 0x hex, strings read
+        leniently). A canonical encoding of static words, strings, bytes and arrays of static
+        values is read directly; anything else by :meth:`generic`, with the same result."""
+        indexed, plain = self._kinds
+        if len(topics) != len(indexed) + 1 or len(data) < 32 * len(plain):
+            return self.generic(topics, data)
         values: dict[str, Any] = {}
-        for param, topic in zip(indexed, topics[1:], strict=True):
-            kind = _type_string(param)
+        for (param, kind), topic in zip(indexed, topics[1:], strict=True):
+            if kind in ("string", "bytes") or kind.endswith("]") or kind.startswith("("):
+                values[param.name] = "0x" + topic.hex()  # only the hash of a dynamic value
+                continue
+            values[param.name] = _static_word(kind, topic)
+        end = 32 * len(plain)  # where the next dynamic value must start (canonical layout)
+        for n, (param, kind) in enumerate(plain):
+            word = data[32 * n : 32 * n + 32]
+            if kind in ("string", "bytes") or kind.endswith("[]"):
+                found = _tail(kind, param, data, end) if _word(word) == end else None
+                if found is None:
+                    return self.generic(topics, data)
+                values[param.name], used = found
+                end += 32 * used
+            else:
+                values[param.name] = _static_word(kind, word)
+        if end != len(data) or any(v is _UNREAD for v in values.values()):
+            return self.generic(topics, data)
+        return {p.name: values[p.name] for p in self.inputs}
+
+    def generic(self, topics: list[bytes], data: bytes) -> dict[str, Any]:
+        """The arguments decoded by ``eth_abi`` (strict), whatever their types."""
+        indexed, plain = self._kinds
+        values: dict[str, Any] = {}
+        for (param, kind), topic in zip(indexed, topics[1:], strict=True):
             if kind in ("string", "bytes") or kind.endswith("]") or kind.startswith("("):
                 values[param.name] = "0x" + topic.hex()  # only the hash of a dynamic value
                 continue
@@ -275,9 +387,9 @@ class _EventType:
             values[param.name] = _plain(value, param)
         # A string is read as bytes and decoded leniently: whoever pays the gas writes it,
         # and invalid UTF-8 must show as U+FFFD, not stop the whole record.
-        kinds = [_type_string(p) for p in plain]
+        kinds = [kind for _, kind in plain]
         decoded = decode(["bytes" if k == "string" else k for k in kinds], data)
-        for param, kind, value in zip(plain, kinds, decoded, strict=True):
+        for (param, kind), value in zip(plain, decoded, strict=True):
             if kind == "string":
                 values[param.name] = bytes(value).decode("utf-8", "replace")
             else:
@@ -363,6 +475,132 @@ class _Reader:
 def _hex(value: Any) -> str:
     text = value.hex() if isinstance(value, bytes | bytearray) else str(value)
     return text if text.startswith("0x") else "0x" + text
+
+
+def _bytes(value: Any) -> bytes:
+    """Bytes from web3's ``HexBytes`` or from JSON-RPC's ``0x`` hex."""
+    if isinstance(value, bytes | bytearray):
+        return bytes(value)
+    text = str(value)
+    return bytes.fromhex(text[2:] if text.startswith("0x") else text)
+
+
+def _number(value: Any) -> int:
+    """An int from web3's int or from JSON-RPC's ``0x`` hex quantity."""
+    return int(value, 16) if isinstance(value, str) else int(value)
+
+
+@dataclass(frozen=True)
+class RawLog:
+    """One log as a node returned it, normalised (web3's objects and raw JSON-RPC alike).
+
+    Attributes:
+        address: the emitting contract (checksummed).
+        topics: the topics, topic 0 first.
+        data: the non-indexed arguments, ABI-encoded.
+        block: the block number.
+        log_index: the log's position in its block.
+        tx: the transaction hash (0x hex).
+    """
+
+    address: str
+    topics: tuple[bytes, ...]
+    data: bytes
+    block: int
+    log_index: int
+    tx: str
+
+    @classmethod
+    def of(cls, item: Mapping[str, Any]) -> RawLog:
+        """Normalise a log from ``web3.eth.get_logs`` or a raw ``eth_getLogs`` answer."""
+        return cls(
+            address=_checksum(str(item["address"])),
+            topics=tuple(_bytes(t) for t in item["topics"]),
+            data=_bytes(item["data"]),
+            block=_number(item["blockNumber"]),
+            log_index=_number(item["logIndex"]),
+            tx=_hex(item["transactionHash"]),
+        )
+
+
+class EntryDecoder:
+    """Raw logs of the suite's contracts into :class:`Entry` objects: the one decoder of the
+    public record (:func:`collect` and the portal's index both use it).
+
+    The actor of an entry inside a consortium ``execute`` is ``consortium``: the decoder
+    remembers each ``ActionExecuted`` by transaction, so the logs of one transaction must be
+    decoded in log order by the same decoder (:meth:`forget` drops what it remembers).
+
+    Args:
+        names: readable names for addresses, used in the sentences.
+        unit: how the sentences call amounts.
+    """
+
+    def __init__(self, names: Mapping[str, str] | None, unit: display.Token) -> None:
+        self.tables = {kind: _event_table(kind) for kind in KINDS}
+        self.words = _Words(names or {}, unit)
+        self.executing: dict[str, tuple[str, tuple[str, ...]]] = {}  # tx -> (target, signers)
+
+    def topic(self, kind: str, name: str) -> bytes:
+        """Topic 0 of the event ``name`` of contract type ``kind``."""
+        return next(t for t, e in self.tables[kind].items() if e.name == name)
+
+    def forget(self) -> None:
+        """Drop the consortium executions remembered so far (their transactions are done)."""
+        self.executing.clear()
+
+    def entry(
+        self,
+        kind: str,
+        raw: RawLog,
+        *,
+        timestamp: Callable[[int], int],
+        sender: Callable[[str], str],
+        where: Mapping[str, str],
+        bonds: Mapping[str, int],
+    ) -> Entry | None:
+        """The entry of one log of a ``kind`` contract, or None for an event of an unknown ABI.
+
+        Args:
+            kind: ``Registry``, ``Tender``, ``Agreement`` or ``Consortium``.
+            raw: the log.
+            timestamp: a block's timestamp, by number.
+            sender: a transaction's sender, by hash.
+            where: how sentences name a contract ("tender 3"), by address.
+            bonds: each tender's bond, by address (a first commitment pulls it).
+        """
+        topics = raw.topics
+        event = self.tables[kind].get(topics[0]) if topics else None
+        if event is None:
+            return None  # an event of an unknown ABI (nothing of ours emits one)
+        args = event.decode(list(topics), raw.data)
+        address, tx = raw.address, raw.tx
+        who = sender(tx)
+        actor, signers = who, ()
+        if kind == "Consortium" and event.name == "ActionExecuted":
+            self.executing[tx] = (args["target"], tuple(args["signers"]))
+            actor, signers = "consortium", tuple(args["signers"])
+        elif tx in self.executing:
+            actor, signers = "consortium", self.executing[tx][1]
+        amounts = {k: int(args[k]) for k in AMOUNT_FIELDS.get(event.name, ())}
+        if event.name == "BidCommitted" and not args["replaced"]:
+            amounts["bond"] = bonds[address]
+        sentence = self.words.sentence(event.name, args, actor, where.get(address, address))
+        return Entry(
+            block=raw.block,
+            tx=tx,
+            log_index=raw.log_index,
+            timestamp=timestamp(raw.block),
+            contract=kind,
+            address=address,
+            event=event.name,
+            actor=actor,
+            sender=who,
+            signers=signers,
+            args=args,
+            amounts=amounts,
+            sentence=sentence[:1].upper() + sentence[1:],
+        )
 
 
 # ---------------------------------------------------------------------------- sentences
@@ -532,16 +770,18 @@ def collect(
     consortium_address = _checksum(str(getattr(consortium, "address", consortium)))
     end = int(chain.blocks.head.number) if to_block is None else int(to_block)
     reader = _Reader(int(scan_from), end, chunk)
-    tables = {kind: _event_table(kind) for kind in KINDS}
     log = AuditLog(registry_address, consortium_address)
+    decoder = EntryDecoder(names, log.unit)
 
-    raw: list[tuple[str, Any]] = [("Registry", x) for x in reader.logs([registry_address])]
-    created = next(t for t, e in tables["Registry"].items() if e.name == "TenderCreated")
+    raw: list[tuple[str, RawLog]] = [
+        ("Registry", RawLog.of(x)) for x in reader.logs([registry_address])
+    ]
+    created = decoder.topic("Registry", "TenderCreated")
     for _, item in raw:
-        if bytes(item["topics"][0]) == created:
+        if item.topics[:1] == (created,):
             tender_id_, tender_address = (
-                int.from_bytes(bytes(item["topics"][1]), "big"),
-                _checksum(bytes(item["topics"][2])[-20:]),
+                int.from_bytes(item.topics[1], "big"),
+                _checksum(item.topics[2][-20:]),
             )
             log.tenders[tender_id_] = tender_address
     if tender_id is not None and tender_id not in log.tenders:
@@ -550,17 +790,16 @@ def collect(
             f"{len(log.tenders)}); check the id with `ape run tender list`"
         )
     tenders = list(log.tenders.values()) if tender_id is None else [log.tenders[tender_id]]
-    tender_logs = reader.logs(tenders)
+    tender_logs = [RawLog.of(x) for x in reader.logs(tenders)]
     raw += [("Tender", x) for x in tender_logs]
-    accepted = next(t for t, e in tables["Tender"].items() if e.name == "AwardAccepted")
+    accepted = decoder.topic("Tender", "AwardAccepted")
     for item in tender_logs:
-        if bytes(item["topics"][0]) == accepted:
-            agreement = _checksum(bytes(item["topics"][2])[-20:])
-            log.agreements[_checksum(item["address"])] = agreement
-    raw += [("Agreement", x) for x in reader.logs(log.agreements.values())]
-    raw += [("Consortium", x) for x in reader.logs([consortium_address])]
-    raw.sort(key=lambda pair: (int(pair[1]["blockNumber"]), int(pair[1]["logIndex"])))
-    reader.prefetch(int(item["blockNumber"]) for _, item in raw)
+        if item.topics[:1] == (accepted,):
+            log.agreements[item.address] = _checksum(item.topics[2][-20:])
+    raw += [("Agreement", RawLog.of(x)) for x in reader.logs(log.agreements.values())]
+    raw += [("Consortium", RawLog.of(x)) for x in reader.logs([consortium_address])]
+    raw.sort(key=lambda pair: (pair[1].block, pair[1].log_index))
+    reader.prefetch(item.block for _, item in raw)
 
     with _views_ahead(("Tender", t, m, ()) for t in tenders for m in ("bond", "token")):
         for tender in tenders:
@@ -568,49 +807,22 @@ def collect(
             log.bonds[tender] = int(contract.bond())
             log.tokens[tender] = _checksum(str(contract.token()))
     log.unit = _token_words(registry_address, symbol, decimals)
-    words = _Words(names or {}, log.unit)
+    decoder.words = _Words(names or {}, log.unit)
     where_of = {t: f"tender {i}" for i, t in log.tenders.items()}
     where_of.update({a: f"the agreement of {where_of[t]}" for t, a in log.agreements.items()})
 
-    executing: dict[str, tuple[str, tuple[str, ...]]] = {}  # tx -> (target, signers)
     entries: list[Entry] = []
     for kind, item in raw:
-        topics = [bytes(t) for t in item["topics"]]
-        event = tables[kind].get(topics[0]) if topics else None
-        if event is None:
-            continue  # an event of an unknown ABI (nothing of ours emits one)
-        args = event.decode(topics, bytes(item["data"]))
-        address = _checksum(item["address"])
-        tx = _hex(item["transactionHash"])
-        block = int(item["blockNumber"])
-        sender = reader.sender(tx)
-        actor, signers = sender, ()
-        if kind == "Consortium" and event.name == "ActionExecuted":
-            executing[tx] = (args["target"], tuple(args["signers"]))
-            actor, signers = "consortium", tuple(args["signers"])
-        elif tx in executing:
-            actor, signers = "consortium", executing[tx][1]
-        amounts = {k: int(args[k]) for k in AMOUNT_FIELDS.get(event.name, ())}
-        if event.name == "BidCommitted" and not args["replaced"]:
-            amounts["bond"] = log.bonds[address]
-        sentence = words.sentence(event.name, args, actor, where_of.get(address, address))
-        entries.append(
-            Entry(
-                block=block,
-                tx=tx,
-                log_index=int(item["logIndex"]),
-                timestamp=reader.timestamp(block),
-                contract=kind,
-                address=address,
-                event=event.name,
-                actor=actor,
-                sender=sender,
-                signers=signers,
-                args=args,
-                amounts=amounts,
-                sentence=sentence[:1].upper() + sentence[1:],
-            )
+        entry = decoder.entry(
+            kind,
+            item,
+            timestamp=reader.timestamp,
+            sender=reader.sender,
+            where=where_of,
+            bonds=log.bonds,
         )
+        if entry is not None:
+            entries.append(entry)
     for entry in entries:
         if entry.event == "TextPublished":
             log.texts.setdefault(entry.args["hash"], entry)

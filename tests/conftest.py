@@ -184,3 +184,25 @@ def deployments_in(folder: Path) -> Iterator[None]:
             os.environ.pop("PROCURECHAIN_DEPLOYMENTS", None)
         else:
             os.environ["PROCURECHAIN_DEPLOYMENTS"] = saved
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A real PostgreSQL server (Debian's binaries) for the whole run, started on first use
+    and stopped at the end; fails in one line naming tools/check-system.sh when the server
+    binaries are missing."""
+    from postgres import PostgresServer, PostgresUnavailableError
+
+    try:
+        server = PostgresServer()
+    except PostgresUnavailableError as err:
+        pytest.fail(str(err), pytrace=False)
+    try:
+        server.start()
+    except PostgresUnavailableError as err:
+        server.stop()
+        pytest.fail(str(err), pytrace=False)
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -24,6 +24,7 @@ from sqlalchemy import (
     Float,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -37,6 +38,7 @@ __all__ = [
     "cursor",
     "events",
     "flags",
+    "mentions",
     "meta",
     "metadata",
     "processes",
@@ -102,6 +104,16 @@ events = Table(
     Index("events_tender", "tender_id", "block", "log_index"),
     Index("events_address", "address"),
     Index("events_event", "event"),
+    # Added by revision 0002. The address the event is about where one process cannot say:
+    # a conflict's subject (ConflictDeclared, ConflictLifted) or a consortium action's target
+    # (ActionExecuted); NULL otherwise.
+    Column("subject", String(42), nullable=True),
+    # Added by revision 0002. The hash the event is looked up by: a published text's
+    # keccak-256 (TextPublished) or an action's hash (ActionApproved, ApprovalRevoked,
+    # ActionExecuted); NULL otherwise.
+    Column("ref_hash", String(66), nullable=True),
+    Index("events_subject", "subject"),
+    Index("events_ref_hash", "ref_hash"),
 )
 
 #: Each tender's immutable facts, read once when its ``TenderCreated`` is indexed.
@@ -121,6 +133,9 @@ tenders = Table(
     Column("notice", Text, nullable=True),
     Column("notice_source", Text, nullable=False),
     Index("tenders_agency", "agency"),
+    # Added by revision 0002: the notice's exact bytes (their keccak-256 is notice_hash);
+    # ``notice`` is their text for reading (invalid UTF-8 and NUL shown as U+FFFD).
+    Column("notice_raw", LargeBinary, nullable=True),
 )
 
 #: Each agreement, from its tender's ``AwardAccepted``.
@@ -172,6 +187,11 @@ processes = Table(
     Index("processes_supplier", "supplier"),
     Index("processes_stage", "stage"),
     Index("processes_published", "published"),
+    # Added by revision 0002: the escrow agreement once the award is accepted, and when the
+    # clock alone makes the process unsuccessful if nothing happens before (no event marks
+    # it: the tender contract's stage() says Failed); NULL when no deadline can fail it.
+    Column("agreement", String(42), nullable=True),
+    Column("fails_at", BigInteger, nullable=True),
 )
 
 #: Every bid of every process, from the compiled release: sealed until revealed.
@@ -186,6 +206,17 @@ bids = Table(
     Column("price_sort", Float, nullable=True),
     Column("committed", BigInteger, nullable=False),
     Index("bids_bidder", "bidder"),
+)
+
+#: Added by revision 0002. The texts each process's record names by hash (reasons, reports,
+#: evidence, milestone titles, declarations): a ``TextPublished`` of one of them changes the
+#: process's releases, so the index derives it again.
+mentions = Table(
+    "mentions",
+    metadata,
+    Column("tender_id", BigInteger, primary_key=True),
+    Column("hash", String(66), primary_key=True),
+    Index("mentions_hash", "hash"),
 )
 
 #: Red flags (Cardinal's indicators and the chain's own), as of ``cursor.derived_block``.
