@@ -26,7 +26,7 @@ from eth_utils import keccak
 from sqlalchemy import MetaData, insert, select, text
 
 from procurechain import agreement as ag
-from procurechain import audit
+from procurechain import audit, flags
 from procurechain.bulk import JsonRpc
 from procurechain.deployments import deployed, read_manifest
 from procurechain.errors import ProcurechainError
@@ -139,7 +139,8 @@ def test_the_index_holds_the_record_the_audit_export_reads(reference, database, 
         (tender,) = rows(index, t.tenders)
         bids = rows(index, t.bids)
         cursor = index.cursor()
-        assert rows(index, t.flags) == []
+        stored_flags = [tuple(r)[1:] for r in rows(index, t.flags, t.flags.c.id)]
+        counted = rows(index, t.processes)[0].flags
 
     assert events == log.entries  # hostile evidence URI included, byte for byte as decoded
     (submitted,) = [e for e in events if e.event == "MilestoneSubmitted" and e.args["index"] == 0]
@@ -179,6 +180,24 @@ def test_the_index_holds_the_record_the_audit_export_reads(reference, database, 
     assert "0x" + keccak(tender.notice_raw).hex() == tender.notice_hash
     assert tender.notice_source == "transaction input"
     assert cursor.indexed_block == cursor.derived_block == chain.blocks.head.number
+
+    # the flags: what procurechain.flags finds on the export's compiled releases and the
+    # audit log read straight from the chain, as of the derived block's time
+    expected = flags.to_rows(
+        flags.compute(
+            [r["compiledRelease"] for r in compiled["records"]],
+            log,
+            facts.terms,
+            phase_cap=int(reference.registry.phaseCap()),
+            now=cursor.derived_timestamp,
+            names=reference.names,
+        )
+    )
+    assert stored_flags == [
+        (r["code"], r["tender_id"], r["party"], r["value"], r["evidence"]) for r in expected
+    ]
+    assert {r["code"] for r in expected} >= {"P005", "P006", "P008"}  # late, dispute, bond
+    assert counted == sum(r["tender_id"] == tender.id for r in expected)
 
 
 def test_block_by_block_gives_the_index_one_go_gives_and_no_price_before_its_reveal(

@@ -24,6 +24,7 @@ from sqlalchemy import Connection, bindparam, delete, select, update
 from procurechain.errors import ProcurechainError
 from procurechain.portal.index import tables as t
 from procurechain.portal.index.database import Index
+from procurechain.portal.index.flagged import Flagger
 from procurechain.portal.index.load import CONFLICTS, chunks, derive_batch, derive_with
 from procurechain.portal.index.summary import ProcessRows, clock_stage
 
@@ -83,6 +84,7 @@ class Deriver:
         workers: worker processes for a derivation of at least ``parallel_from`` processes
             (0: all in this thread).
         parallel_from: the fewest processes worth starting workers for.
+        flagger: recomputes the red flags in the transaction that moves the cursor.
     """
 
     def __init__(
@@ -93,8 +95,10 @@ class Deriver:
         batch: int = 100,
         workers: int = 0,
         parallel_from: int = 200,
+        flagger: Flagger | None = None,
     ) -> None:
         self.index = index
+        self.flagger = flagger
         self.names = dict(names or {})
         self.batch = batch
         self.workers = workers
@@ -119,6 +123,8 @@ class Deriver:
                     _write(connection, some, found)
         with engine.begin() as connection:
             _clock(connection, timestamp)
+            if self.flagger is not None:
+                self.flagger.write(connection, todo, timestamp)
             connection.execute(
                 update(t.cursor).values(derived_block=block, derived_timestamp=timestamp)
             )

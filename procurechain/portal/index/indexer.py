@@ -15,7 +15,7 @@ from typing import Any
 from eth_utils import to_checksum_address
 from sqlalchemy import insert, select
 
-from procurechain import display
+from procurechain import display, flags
 from procurechain.audit import EntryDecoder
 from procurechain.bulk import JsonRpc, ViewContract
 from procurechain.errors import ProcurechainError
@@ -24,6 +24,7 @@ from procurechain.portal.index.chain import ChainMovedError, ChainReader
 from procurechain.portal.index.database import Index
 from procurechain.portal.index.derive import Deriver
 from procurechain.portal.index.fetch import Fetcher, ahead, own_session
+from procurechain.portal.index.flagged import Flagger
 from procurechain.portal.index.ingest import Followed, Ingest, write_chunk
 from procurechain.portal.index.reorg import fork_point, rewind
 from procurechain.portal.index.tender_facts import TenderReader
@@ -87,6 +88,8 @@ class Indexer:
         token_description: what the token is, in words.
         workers: worker processes for a large derivation (a first index of a city); 0: all
             in this thread.
+        flag_settings: which red flags run with which thresholds (default: Cardinal's and the
+            chain's defaults).
 
     Raises:
         ProcurechainError: the index holds another deployment.
@@ -105,6 +108,7 @@ class Indexer:
         pegged_to: str | None = None,
         token_description: str = "",
         workers: int = 0,
+        flag_settings: flags.Settings | None = None,
     ) -> None:
         self.index, self.rpc = index, rpc
         self.registry = to_checksum_address(registry)
@@ -114,8 +118,14 @@ class Indexer:
         self.reader = ChainReader(rpc)
         self._fetch_reader = ChainReader(own_session(rpc))  # the fetching thread's session
         self._following: Followed | None = None
-        self.deriver = Deriver(index, names=self.names, workers=workers)
         self._meta = _deployment(self, pegged_to, token_description)
+        registry_views = ViewContract(rpc, "Registry", self.registry)
+        self.flagger = Flagger(
+            names=self.names,
+            settings=flag_settings,
+            phase_cap=lambda: int(registry_views.phaseCap()),
+        )
+        self.deriver = Deriver(index, names=self.names, workers=workers, flagger=self.flagger)
         unit = display.Token(self._meta["symbol"], int(self._meta["decimals"]), self._meta["token"])
         self.decoder = EntryDecoder(self.names, unit)
 
@@ -211,6 +221,7 @@ class Indexer:
             fork = fork_point(connection, self.reader, cursor.indexed_block, self.first_block)
             touched = rewind(connection, self.reader, fork, self.first_block)
         self._following = None
+        self.flagger.reset()
         log.info("reorg: rewound to block %s, %s processes to derive again", fork, len(touched))
         return fork
 
@@ -291,6 +302,7 @@ def _deployment(indexer: Indexer, pegged_to: str | None, description: str) -> di
         "pegged_to": pegged_to or "",
         "token_description": description,
         "first_block": str(indexer.first_block),
+        "names": json.dumps(indexer.names, ensure_ascii=False),  # the pages' names of accounts
     }
     first = indexer.first_block
     with index.engine.begin() as connection:
