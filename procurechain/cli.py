@@ -20,9 +20,12 @@ __all__ = [
     "Command",
     "Group",
     "LocalCommand",
+    "check_currency",
+    "deployment_first_block",
     "one_line_errors",
     "out_option",
     "parse_amount",
+    "read_names",
     "write_proposal",
 ]
 
@@ -150,3 +153,54 @@ def quiet_for_json() -> None:
 
     if "--json" in sys.argv[1:]:
         logger.set_level("WARNING")
+
+
+def read_names(path: Path | None) -> dict[str, str]:
+    """A names file (JSON ``{"0xADDRESS": "name"}``) as checksummed address -> name; empty
+    without one.
+
+    Raises:
+        click.BadParameter: the file is not JSON of that shape (``--names``).
+    """
+    import json
+
+    from procurechain.errors import ProcurechainError
+
+    if path is None:
+        return {}
+    try:
+        names = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as err:  # invalid JSON, or not UTF-8 text at all
+        raise click.BadParameter(f"{path} is not JSON ({err})", param_hint="--names") from err
+    if not isinstance(names, dict) or not all(isinstance(v, str) for v in names.values()):
+        raise click.BadParameter(
+            f'{path} must map addresses to names, e.g. {{"0xABC...": "City Parks"}}',
+            param_hint="--names",
+        )
+    try:
+        return {inputs.address(k, "key", allow_zero=True): v for k, v in names.items()}
+    except ProcurechainError as err:
+        raise click.BadParameter(f"{path}: {err}", param_hint="--names") from err
+
+
+def check_currency(code: str | None) -> None:
+    """Refuse a ``--pegged-to`` that is not an ISO 4217 code."""
+    import re
+
+    if code is not None and not re.fullmatch(r"[A-Z]{3}", code):
+        raise click.BadParameter(
+            f"{code!r} is not an ISO 4217 code (three capital letters, e.g. USD)",
+            param_hint="--pegged-to",
+        )
+
+
+def deployment_first_block(registry: str | None) -> int:
+    """Where the logs start: the manifest's first deployment block (0 when an address is
+    given instead of the manifest's)."""
+    from procurechain.deployments import read_manifest
+
+    manifest = None if registry else read_manifest()
+    if manifest is None:
+        return 0
+    blocks = [int(c.get("block", 0)) for c in manifest["contracts"].values()]
+    return min(blocks, default=0)

@@ -12,16 +12,21 @@ Both find the Registry and the Consortium in the network's deployment manifest, 
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import click
 
-from procurechain import audit, inputs, invariants
+from procurechain import audit, invariants
 from procurechain import flags as red_flags
-from procurechain.cli import Command, Group, one_line_errors
-from procurechain.deployments import deployed, read_manifest
-from procurechain.errors import ProcurechainError
+from procurechain.cli import (
+    Command,
+    Group,
+    check_currency,
+    deployment_first_block,
+    one_line_errors,
+    read_names,
+)
+from procurechain.deployments import deployed
 from procurechain.files import write_atomic
 from procurechain.record import facts as chain_facts
 from procurechain.record import packages
@@ -34,46 +39,11 @@ consortium_option = click.option(
 )
 
 
-def _read_names(path: Path | None) -> dict[str, str]:
-    if path is None:
-        return {}
-    try:
-        names = json.loads(path.read_text(encoding="utf-8"))
-    except ValueError as err:  # invalid JSON, or not UTF-8 text at all
-        raise click.BadParameter(f"{path} is not JSON ({err})", param_hint="--names") from err
-    if not isinstance(names, dict) or not all(isinstance(v, str) for v in names.values()):
-        raise click.BadParameter(
-            f'{path} must map addresses to names, e.g. {{"0xABC...": "City Parks"}}',
-            param_hint="--names",
-        )
-    try:
-        return {inputs.address(k, "key", allow_zero=True): v for k, v in names.items()}
-    except ProcurechainError as err:
-        raise click.BadParameter(f"{path}: {err}", param_hint="--names") from err
-
-
 pegged_option = click.option(
     "--pegged-to", "--currency", "pegged_to", default=None,
     help="ISO 4217 currency the token is pegged to 1:1 (USD for the devnet's dUSD); "
     "without it OCDS amounts carry XXX (no currency) and say so.",
 )  # fmt: skip
-
-
-def _check_currency(code: str | None) -> None:
-    if code is not None and not re.fullmatch(r"[A-Z]{3}", code):
-        raise click.BadParameter(
-            f"{code!r} is not an ISO 4217 code (three capital letters, e.g. USD)",
-            param_hint="--pegged-to",
-        )
-
-
-def _first_block(registry: str | None) -> int:
-    """Where the logs start: the manifest's first deployment block (0 for an address)."""
-    manifest = None if registry else read_manifest()
-    if manifest is None:
-        return 0
-    blocks = [int(c.get("block", 0)) for c in manifest["contracts"].values()]
-    return min(blocks, default=0)
 
 
 def _print_totals(log: audit.AuditLog) -> list[audit.Flow]:
@@ -138,8 +108,8 @@ def export(
     """Export every event of the registry, its tenders, agreements and the consortium."""
     from ape import chain
 
-    _check_currency(pegged_to)
-    labels = _read_names(names)
+    check_currency(pegged_to)
+    labels = read_names(names)
     head = chain.blocks.height
     if from_block > head:
         raise click.ClickException(f"--from-block {from_block} is after the latest block {head}")
@@ -150,7 +120,7 @@ def export(
         consortium_contract,
         tender_id=tender,
         from_block=from_block,
-        scan_from=_first_block(registry),
+        scan_from=deployment_first_block(registry),
         names=labels,
     )
     if fmt == "jsonl":
@@ -222,13 +192,13 @@ def export_ocds(
     consortium: str | None,
 ) -> None:
     """OCDS per contracting process: a release package and a record package each."""
-    _check_currency(pegged_to)
+    check_currency(pegged_to)
     registry_contract = deployed("Registry", registry)
     log = audit.collect(
         registry_contract,
         deployed("Consortium", consortium),
         tender_id=tender,
-        scan_from=_first_block(registry),
+        scan_from=deployment_first_block(registry),
     )
     publication = packages.Publication(
         base_url=base_url,
@@ -239,7 +209,7 @@ def export_ocds(
     result = packages.export(
         log,
         registry_contract,
-        names=_read_names(names),
+        names=read_names(names),
         pegged_to=pegged_to,
         token_description=token_description,
         publication=publication,
@@ -274,7 +244,7 @@ def verify(registry: str | None, consortium: str | None) -> None:
 
     registry_contract = deployed("Registry", registry)
     consortium_contract = deployed("Consortium", consortium)
-    first = _first_block(registry)
+    first = deployment_first_block(registry)
     log = audit.collect(registry_contract, consortium_contract, scan_from=first)
     differences = audit.verify(log)
     history = invariants.ChainHistory(
@@ -334,14 +304,14 @@ def flags_command(
     each (code, title, process, evidence); docs/flags.md defines them."""
     from ape import chain
 
-    _check_currency(pegged_to)
+    check_currency(pegged_to)
     settings = red_flags.Settings.load(settings_file) if settings_file else red_flags.Settings()
-    labels = _read_names(names)
+    labels = read_names(names)
     registry_contract = deployed("Registry", registry)
     log = audit.collect(
         registry_contract,
         deployed("Consortium", consortium),
-        scan_from=_first_block(registry),
+        scan_from=deployment_first_block(registry),
         names=labels,
     )
     compiled = []
