@@ -1,31 +1,26 @@
-"""TEMPORARY test helper: fills the portal's tables (procurechain.portal.index.tables) from a
-real chain, until the indexer (branch i15-index) lands and replaces it.
+"""The portal tests' chain and index: what happens on the test Anvil, indexed by the real
+indexer (``procurechain.portal.index``) into a SQLite file the web tests read.
 
-It runs the reference scenario on the test Anvil, adds tenders and texts with hostile content
-(script tags, event handlers, javascript:/data: document URLs, the longest description the
-chain takes, invalid UTF-8), reads everything back with ``procurechain.audit.collect`` and
-``procurechain.record`` (OCDS releases), and inserts one row per fact as tables.py says.
-Summary columns are computed from the events here the way the indexer is expected to.
-
-Two rows are not from the chain and say so: one process whose title is 100 KB (the chain caps
-a notice at 8 KB, but the pages must survive whatever a database holds) and a few flags (the
-flags engineer computes the real ones; these are derived from the same events: late
-milestones, disputes, forfeited bonds).
+On the chain: the reference scenario (the benches, ``procurechain.scenario``); a second
+procurement (school laptops) whose supplier delivers milestone evidence an attacker would
+write (the chain caps notices and published texts at 8 KiB, but an evidence URI is an
+unbounded string in ``MilestoneSubmitted``): a 100 KB ``javascript:`` URL with a script tag
+and an event handler, then, after the consortium rejects it, a ``data:`` URL with invalid
+UTF-8; tenders whose notices hold script tags, event handlers, ``javascript:``/``data:``
+document URLs and invalid UTF-8; a published reason with invalid UTF-8, named by a conflict
+declaration. Then ``Indexer(...).sync()`` writes every table: the summaries, bids and red
+flags are the indexer's own.
 """
 
 from __future__ import annotations
 
 import json
-from collections import defaultdict
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from eth_abi import encode
 from eth_utils import keccak
-from sqlalchemy import Engine, create_engine, insert
-
-from procurechain.portal.index import tables as t
 
 DUSD = 10**6
 DAY = 86_400
@@ -34,34 +29,107 @@ MARKER = "__pwned"
 SCRIPT_TITLE = f"<script>window.{MARKER}=1</script>Benches & <b>bold</b> claims"
 IMG_DESCRIPTION = f'<img src=x onerror="window.{MARKER}=2"> Supply of <i>things</i>. '
 BAD_UTF8_REASON = b"Reason with broken bytes \xff\xfe here <script>window.__pwned=3</script>"
-LONG_TITLE = "W" * 100_000  # one unbreakable 100 KB word
+#: The laptops' first delivery evidence: a ~100 KB javascript: URL, a script tag and an event
+#: handler, then one unbroken run of characters.
+JS_EVIDENCE = (
+    f"javascript:window.{MARKER}=4//<script>window.{MARKER}=4</script>"
+    f'<img src=x onerror="window.{MARKER}=4">'
+) + "W" * 100_000
+#: Its second delivery evidence (after a rejection): a data: URL with a script, and bytes that
+#: are not UTF-8 (sent as raw calldata: Ape's encoder takes only valid strings).
+DATA_EVIDENCE = (
+    f"data:text/html,<script>window.{MARKER}=5</script>".encode() + b" broken \xff\xfe bytes"
+)
+LAPTOPS_TITLE = "School laptops for the Northside library"
+#: The laptops' supplier (test account 9; the reference scenario uses 0-8).
+SUPPLIER_NAME = "Northside Computers"
 
 
 @dataclass
-class Seeded:
-    """What the seed made: the database, the names, and ids the tests look for."""
+class Indexed:
+    """The chain's procurements as indexed: the database, the names, the ids tests look for."""
 
     url: str
     names: dict[str, str]
     benches_id: int = 1
     benches_ocid: str = ""
+    laptops_id: int = 0
     hostile_id: int = 0
     js_url_id: int = 0
     bad_utf8_id: int = 0
-    long_id: int = 0
     agency: str = ""
     winner: str = ""
+    laptops_supplier: str = ""
     ids: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0  # the indexer's sync
 
 
-_BUILT: dict[str, Seeded] = {}
+_BUILT: dict[str, Indexed] = {}
 
 
-def seeded(folder: Path) -> Seeded:
-    """The seeded database, built once per test session (both portal test modules share it)."""
+def indexed(folder: Path) -> Indexed:
+    """The index, built once per test session (both portal test modules share it)."""
     if "db" not in _BUILT:
         _BUILT["db"] = build(folder)
     return _BUILT["db"]
+
+
+def _decide(consortium: Any, call: Any, signers: list[Any]) -> None:
+    from procurechain import consortium as cs
+
+    proposal = cs.propose(consortium, call)
+    for signer in signers:
+        cs.sign(proposal, consortium, signer)
+    cs.execute(proposal, consortium, signers[0])
+
+
+def _laptops(chain: Any, registry: Any, consortium: Any, token: Any, accounts: Any) -> int:
+    """A second procurement up to an active agreement whose supplier submits hostile
+    evidence twice (rejected in between); returns its tender id."""
+    from procurechain import agreement as ag
+    from procurechain import catalog
+    from procurechain import tender as td
+    from procurechain.devnet import move_to
+    from procurechain.record.content import publish_text
+
+    from conftest import send_raw
+
+    deployer, agency, citizen, legal = accounts[0], accounts[1], accounts[3], accounts[5]
+    supplier = accounts[9]
+    token.mint(supplier, 1_000 * DUSD, sender=deployer)
+    token.mint(agency, 20_000 * DUSD, sender=deployer)
+    notice = replace(catalog.notice_for(1, "the Northside library", 2), title=LAPTOPS_TITLE)
+    plan = tuple(
+        td.Milestone(5_000, days * DAY, notice.milestone_hash(i)) for i, days in enumerate((30, 60))
+    )
+    now = int(chain.pending_timestamp)
+    spec = td.TenderSpec(
+        token=str(token.address),
+        budget=20_000 * DUSD,
+        bond=500 * DUSD,
+        bidding_deadline=now + 7 * DAY,
+        reveal_deadline=now + 10 * DAY,
+        acceptance_window=5 * DAY,
+        notice=notice.encode(),
+        plan=plan,
+    )
+    tender_id, tender, _ = td.create_tender(registry, agency, spec)
+    documents = keccak(text="the Northside Computers bid")
+    td.commit_bid(tender, supplier, 18_000 * DUSD, documents, permit_deadline=now + DAY)
+    move_to(int(tender.biddingDeadline()) + 1)
+    td.reveal_bid(tender, supplier, 18_000 * DUSD, documents, nonce=0)
+    move_to(int(tender.revealDeadline()) + 1)
+    _decide(consortium, td.award_call(tender, str(supplier.address)), [agency, citizen, legal])
+    td.accept_award(tender, supplier, plan)
+    agreement = ag.agreement_at(tender.agreement())
+    ag.fund(agreement, agency)
+    ag.submit(agreement, supplier, 0, keccak(text="first delivery"), JS_EVIDENCE)
+    reason = publish_text(registry, agency, "The laptops delivered are not the model specified.")
+    _decide(consortium, ag.reject_call(agreement, 0, reason), [agency, citizen, legal])
+    submit = keccak(text="submit(uint256,bytes32,string)")[:4]
+    arguments = encode(["uint256", "bytes32", "bytes"], [0, keccak(b"again"), DATA_EVIDENCE])
+    send_raw(chain, supplier, agreement, submit + arguments)
+    return tender_id
 
 
 def _hostile_tenders(chain: Any, registry: Any, agency: Any, token: Any) -> dict[str, int]:
@@ -78,7 +146,7 @@ def _hostile_tenders(chain: Any, registry: Any, agency: Any, token: Any) -> dict
             "category": "works",
             "items": [
                 {
-                    "description": f"<svg onload=window.{MARKER}=4>item",
+                    "description": f"<svg onload=window.{MARKER}=6>item",
                     "quantity": 3,
                     "unit": "<u>unit</u>",
                     "classification": {"scheme": "CPV", "id": "45233293"},
@@ -86,7 +154,7 @@ def _hostile_tenders(chain: Any, registry: Any, agency: Any, token: Any) -> dict
             ],
             "documents": [
                 {
-                    "title": f'"><script>window.{MARKER}=5</script>',
+                    "title": f'"><script>window.{MARKER}=7</script>',
                     "type": "technicalSpecifications",
                     "format": "text/html",
                     "url": "https://example.org/spec?a=1&b=2",
@@ -117,14 +185,14 @@ def _hostile_tenders(chain: Any, registry: Any, agency: Any, token: Any) -> dict
                 "title": "click me",
                 "type": "technicalSpecifications",
                 "format": "text/html",
-                "url": f"javascript:window.{MARKER}=6",
+                "url": f"javascript:window.{MARKER}=8",
                 "sha256": "ab" * 32,
             },
             {
                 "title": "data me",
                 "type": "technicalSpecifications",
                 "format": "text/html",
-                "url": f"data:text/html,<script>window.{MARKER}=7</script>",
+                "url": f"data:text/html,<script>window.{MARKER}=9</script>",
                 "sha256": "ab" * 32,
             },
         ],
@@ -134,7 +202,7 @@ def _hostile_tenders(chain: Any, registry: Any, agency: Any, token: Any) -> dict
     ids["js_url"] = tender_id
     # Invalid UTF-8 cannot go through Ape's string encoder: raw calldata.
     spec = notice_spec(chain, token, "placeholder", "abc")
-    raw = b'{"title": "Broken \xff\xfe bytes <script>window.__pwned=8</script>"}'
+    raw = b'{"title": "Broken \xff\xfe bytes <script>window.__pwned=10</script>"}'
     data = content._SELECTOR + encode(list(content._ARGS), [spec.params(), spec.plan_tuples(), raw])
     send_raw(chain, agency, registry, data)
     ids["bad_utf8"] = int(registry.tenderCount())
@@ -144,19 +212,15 @@ def _hostile_tenders(chain: Any, registry: Any, agency: Any, token: Any) -> dict
     return ids
 
 
-def _declare(consortium: Any, member: Any, subject: str) -> None:
-    """``member`` declares a conflict with ``subject``, naming the invalid-UTF-8 text."""
-    consortium.declareConflict(subject, keccak(BAD_UTF8_REASON), sender=member)
+def build(folder: Path) -> Indexed:
+    """Play everything on the test chain, then index it with the real indexer."""
+    import time
 
-
-def build(folder: Path) -> Seeded:
-    """Run the reference scenario and the hostile tenders, and write every table."""
     from ape import accounts, chain
 
-    from procurechain import audit
-    from procurechain.deployments import deployed
-    from procurechain.record import facts as chain_facts
-    from procurechain.record import packages
+    from procurechain.bulk import connected_rpc
+    from procurechain.deployments import deployed, read_manifest
+    from procurechain.portal.index import Index, Indexer
     from procurechain.scenario import run_reference
 
     from conftest import deployments_in
@@ -165,387 +229,42 @@ def build(folder: Path) -> Seeded:
         result = run_reference(folder / "demo")
         registry, consortium = deployed("Registry"), deployed("Consortium")
         token = deployed("Token")
-    agency = accounts.test_accounts[1]
+        contracts = read_manifest()["contracts"].values()
+        first_block = min(int(c["block"]) for c in contracts if "block" in c)
+    test = accounts.test_accounts
+    agency = test[1]
+    laptops = _laptops(chain, registry, consortium, token, test)
     ids = _hostile_tenders(chain, registry, agency, token)
-    _declare(consortium, accounts.test_accounts[5], str(registry.tenderOf(ids["hostile"])))
-    names = dict(result.names)
-    log = audit.collect(registry, consortium, names=names)
-    facts = chain_facts.read(
-        log, registry, pegged_to="USD", token_description="the devnet's test stablecoin"
+    # the legal expert declares a conflict with the hostile tender, naming the bad text
+    consortium.declareConflict(
+        str(registry.tenderOf(ids["hostile"])), keccak(BAD_UTF8_REASON), sender=test[5]
     )
-    export = packages.build(log, facts, names=names)
-    url = f"sqlite:///{folder / 'portal.db'}"
-    engine = create_engine(url)
-    t.metadata.create_all(engine)
-    head = chain.blocks.head
-    balances = {a: int(token.balanceOf(a)) for a in log.agreements.values()}
-    with engine.begin() as db:
-        _write(db, log, facts, export, balances, int(head.number), int(head.timestamp), names)
-    seeded_ = Seeded(url=url, names=names, ids=ids)
-    seeded_.benches_ocid = facts.ocids[1]
-    seeded_.hostile_id, seeded_.js_url_id = ids["hostile"], ids["js_url"]
-    seeded_.bad_utf8_id = ids["bad_utf8"]
-    seeded_.agency = str(agency.address)
-    seeded_.winner = str(accounts.test_accounts[6].address)
-    with engine.begin() as db:
-        seeded_.long_id = _long_title_row(db, facts)
-    engine.dispose()
-    return seeded_
-
-
-def _tender_of(log: Any) -> dict[str, int]:
-    """Contract address -> tender id (tenders and their agreements)."""
-    found = {address: tid for tid, address in log.tenders.items()}
-    for tender, agreement in log.agreements.items():
-        found[agreement] = found[tender]
-    return found
-
-
-def _event_tenders(log: Any) -> list[int | None]:
-    """The tender each entry belongs to (None: deployment-wide)."""
-    of = _tender_of(log)
-    bidders: dict[str, int] = {}
-    for e in log.entries:
-        if e.event == "BidCommitted":
-            bidders.setdefault(e.args["bidder"], of[e.address])
-    by_tx = {e.tx: of.get(e.args["target"]) for e in log.entries if e.event == "ActionExecuted"}
-    by_action = {}
-    for e in log.entries:
-        if e.tx in by_tx and "actionHash" in e.args:
-            by_action[e.args["actionHash"]] = by_tx[e.tx]
-    by_hash: dict[str, int] = {}
-    found: list[int | None] = []
-    for e in log.entries:
-        tid = of.get(e.address) or by_tx.get(e.tx) or by_action.get(e.args.get("actionHash"))
-        if tid is None and e.event.startswith("Conflict"):
-            tid = of.get(e.args["subject"]) or bidders.get(e.args["subject"])
-        if e.event == "TenderCreated":
-            tid = e.args["id"]
-        found.append(tid)
-        if tid is not None:
-            for value in e.args.values():
-                if isinstance(value, str) and len(value) == 66:
-                    by_hash.setdefault(value, tid)
-    # a published text belongs to the tender whose decision names its hash
-    return [
-        by_hash.get(e.args["hash"]) if e.event == "TextPublished" else tid
-        for e, tid in zip(log.entries, found, strict=True)
-    ]
-
-
-def _stage(compiled: dict[str, Any], events: list[Any], now: int, deadline: int) -> str:
-    tender = compiled["tender"]
-    happened = {e.event for e in events}
-    if "AgreementCompleted" in happened:
-        return "completed"
-    if "AgreementTerminated" in happened:
-        return "terminated"
-    if compiled.get("contracts"):
-        return "in progress"
-    if any(a["status"] == "pending" for a in compiled.get("awards", [])):
-        return "awarded"
-    if tender["status"] in ("cancelled", "unsuccessful"):
-        return tender["status"]
-    return "open" if now <= deadline else "evaluation"
-
-
-def _write(
-    db: Any,
-    log: Any,
-    facts: Any,
-    export: Any,
-    balances: dict[str, int],
-    head: int,
-    now: int,
-    names: dict[str, str],
-) -> None:
-    token = facts.currency
-    db.execute(
-        insert(t.meta),
-        [
-            {"key": k, "value": str(v)}
-            for k, v in {
-                "chain_id": facts.chain_id,
-                "registry": facts.registry,
-                "consortium": facts.consortium,
-                "token": token.token,
-                "symbol": token.symbol,
-                "decimals": token.decimals,
-                "pegged_to": token.pegged_to or "",
-                "first_block": log.entries[0].block,
-                # the publisher's names of accounts (the portal's only source for members)
-                "names": json.dumps(names),
-            }.items()
-        ],
+    names = dict(result.names) | {str(test[9].address): SUPPLIER_NAME}
+    path = folder / "portal.sqlite"
+    started = time.perf_counter()
+    with Index.open(path) as index:
+        Indexer(
+            index,
+            connected_rpc(),
+            str(registry.address),
+            str(consortium.address),
+            first_block=first_block,
+            names=names,
+            pegged_to="USD",
+            token_description="the devnet's test stablecoin",
+        ).sync()
+        benches_ocid = str(registry.ocid(1))
+    return Indexed(
+        url=f"sqlite:///{path}",
+        names=names,
+        benches_ocid=benches_ocid,
+        laptops_id=laptops,
+        hostile_id=ids["hostile"],
+        js_url_id=ids["js_url"],
+        bad_utf8_id=ids["bad_utf8"],
+        agency=str(agency.address),
+        winner=str(test[6].address),
+        laptops_supplier=str(test[9].address),
+        ids=ids | {"laptops": laptops},
+        seconds=time.perf_counter() - started,
     )
-    db.execute(
-        insert(t.cursor),
-        [
-            {
-                "id": 1,
-                "indexed_block": head,
-                "indexed_hash": "0x" + "00" * 32,
-                "derived_block": head,
-                "derived_timestamp": now,
-            }
-        ],
-    )
-    blocks = {e.block: e.timestamp for e in log.entries}
-    db.execute(
-        insert(t.blocks),
-        [
-            {"number": b, "hash": "0x" + keccak(b.to_bytes(8, "big")).hex(), "timestamp": ts}
-            for b, ts in blocks.items()
-        ],
-    )
-    owners = _event_tenders(log)
-    db.execute(
-        insert(t.events),
-        [
-            {
-                "block": e.block,
-                "log_index": e.log_index,
-                "tx": e.tx,
-                "timestamp": e.timestamp,
-                "contract": e.contract,
-                "address": e.address,
-                "event": e.event,
-                "actor": e.actor,
-                "sender": e.sender,
-                "signers": json.dumps(list(e.signers)),
-                "args": json.dumps(e.args),
-                "amounts": json.dumps(e.amounts),
-                "sentence": e.sentence,
-                "tender_id": tid,
-            }
-            for e, tid in zip(log.entries, owners, strict=True)
-        ],
-    )
-    created = {e.args["id"]: e for e in log.of("TenderCreated")}
-    for tid, address in log.tenders.items():
-        found = facts.notices.get(address)
-        reading = found.reading if found else None
-        db.execute(
-            insert(t.tenders),
-            {
-                "id": tid,
-                "address": address,
-                "agency": created[tid].args["agency"],
-                "block": created[tid].block,
-                "ocid": facts.ocids[tid],
-                "token": log.tokens[address],
-                "terms": json.dumps(asdict(facts.terms[address])),
-                "notice_hash": created[tid].args["noticeHash"],
-                "notice": reading.text if reading else None,
-                "notice_source": (found.problem if found and found.problem else "calldata"),
-            },
-        )
-    for tender, agreement in log.agreements.items():
-        tid = _tender_of(log)[tender]
-        accepted = next(e for e in log.of("AwardAccepted") if e.address == tender)
-        db.execute(
-            insert(t.agreements), {"address": agreement, "tender_id": tid, "block": accepted.block}
-        )
-    per_tender: dict[int, list[Any]] = defaultdict(list)
-    for e, tid in zip(log.entries, owners, strict=True):
-        if tid is not None:
-            per_tender[tid].append(e)
-    flags = _flags(log, per_tender)
-    for tid, address in log.tenders.items():
-        ocid = facts.ocids[tid]
-        releases = export.releases[ocid]
-        compiled = export.record_packages[ocid]["records"][0]["compiledRelease"]
-        events = per_tender[tid]
-        terms = facts.terms[address]
-        agreement = log.agreements.get(address)
-        row = _process_row(tid, ocid, address, compiled, events, terms, now, head)
-        row["escrow_units"] = str(balances.get(agreement, 0)) if agreement else "0"
-        row["flags"] = sum(1 for f in flags if f["tender_id"] == tid)
-        row["releases"] = json.dumps(releases)
-        row["compiled"] = json.dumps(compiled)
-        db.execute(insert(t.processes), row)
-        for bid in _bid_rows(tid, events, compiled):
-            db.execute(insert(t.bids), bid)
-    if flags:
-        db.execute(insert(t.flags), flags)
-
-
-def _process_row(
-    tid: int,
-    ocid: str,
-    address: str,
-    compiled: dict,
-    events: list,
-    terms: Any,
-    now: int,
-    head: int,
-) -> dict[str, Any]:
-    tender = compiled["tender"]
-    awarded = [e for e in events if e.event == "AwardAccepted"]
-    supplier = awarded[-1].args["supplier"] if awarded else None
-    value = awarded[-1].amounts["price"] if awarded else None
-    paid = sum(
-        e.amounts["amount"]
-        for e in events
-        if e.event == "Withdrawn" and e.contract == "Agreement" and e.args["account"] == supplier
-    )
-    penalties = sum(
-        e.amounts["penalty"] for e in events if e.event in ("MilestoneAccepted", "DisputeResolved")
-    )
-    items = " ".join(i.get("description", "") for i in tender.get("items", []))
-    return {
-        "tender_id": tid,
-        "ocid": ocid,
-        "address": address,
-        "agency": compiled["buyer"]["id"],
-        "title": tender["title"],
-        "description": tender.get("description", ""),
-        "category": tender.get("mainProcurementCategory", ""),
-        "stage": _stage(compiled, events, now, terms.bidding_deadline),
-        "budget_units": str(terms.budget),
-        "budget_sort": float(terms.budget),
-        "value_units": None if value is None else str(value),
-        "value_sort": None if value is None else float(value),
-        "supplier": supplier,
-        "bidders": len({e.args["bidder"] for e in events if e.event == "BidCommitted"}),
-        "published": next(e.timestamp for e in events if e.event == "TenderCreated"),
-        "bidding_deadline": terms.bidding_deadline,
-        "awarded": awarded[-1].timestamp if awarded else None,
-        "paid_units": str(paid),
-        "paid_sort": float(paid),
-        "late_milestones": sum(
-            1 for e in events if e.event == "MilestoneSubmitted" and e.args["daysLate"]
-        ),
-        "penalties_units": str(penalties),
-        "disputes": sum(1 for e in events if e.event == "MilestoneDisputed"),
-        "search": " ".join([tender["title"], tender.get("description", ""), items, ocid]).lower(),
-        "updated_block": max(e.block for e in events),
-    }
-
-
-def _bid_rows(tid: int, events: list, compiled: dict) -> list[dict[str, Any]]:
-    bids: dict[str, dict[str, Any]] = {}
-    for e in events:
-        bidder = e.args.get("bidder")
-        if e.event == "BidCommitted" and bidder not in bids:
-            bids[bidder] = {
-                "tender_id": tid,
-                "bidder": bidder,
-                "status": "sealed",
-                "price_units": None,
-                "price_sort": None,
-                "committed": e.timestamp,
-            }
-        elif e.event == "BidRevealed":
-            price = e.amounts["price"]
-            bids[bidder].update(
-                status="valid" if e.args["valid"] else "invalid",
-                price_units=str(price),
-                price_sort=float(price),
-            )
-        elif e.event == "BidderDisqualified":
-            bids[bidder]["status"] = "disqualified"
-        elif e.event == "AwardAccepted":
-            bids[e.args["supplier"]]["status"] = "won"
-    return list(bids.values())
-
-
-def _flags(log: Any, per_tender: dict[int, list[Any]]) -> list[dict[str, Any]]:
-    """Chain flags derived from the events (a stand-in for the flags engineer's)."""
-    found = []
-    for tid, events in per_tender.items():
-        for e in events:
-            if e.event == "MilestoneSubmitted" and e.args["daysLate"]:
-                found.append(
-                    {
-                        "code": "C-LATE",
-                        "tender_id": tid,
-                        "party": None,
-                        "value": float(e.args["daysLate"]),
-                        "evidence": f"Milestone {e.args['index'] + 1} was delivered "
-                        f"{e.args['daysLate']} days late (block {e.block}).",
-                    }
-                )
-            elif e.event == "MilestoneDisputed":
-                found.append(
-                    {
-                        "code": "C-DISPUTE",
-                        "tender_id": tid,
-                        "party": None,
-                        "value": None,
-                        "evidence": f"Milestone {e.args['index'] + 1} was disputed "
-                        f"(block {e.block}).",
-                    }
-                )
-            elif e.event == "BondForfeited":
-                found.append(
-                    {
-                        "code": "C-FORFEIT",
-                        "tender_id": tid,
-                        "party": e.args["bidder"],
-                        "value": None,
-                        "evidence": f"{e.sentence} (block {e.block}).",
-                    }
-                )
-    return found
-
-
-def _long_title_row(db: Any, facts: Any) -> int:
-    """A process row with a 100 KB title (not from the chain: the pages must survive it)."""
-    from sqlalchemy import select
-
-    base = db.execute(select(t.processes).where(t.processes.c.tender_id == 1)).mappings().one()
-    tid = 9_999
-    compiled = json.loads(base["compiled"])
-    compiled["tender"]["title"] = LONG_TITLE
-    compiled["tender"]["description"] = LONG_TITLE
-    for key in ("bids", "awards", "contracts"):
-        compiled.pop(key, None)
-    # URLs the notice reader never lets through, as a broken or hostile index could hold them
-    compiled["tender"]["documents"] = [
-        {
-            "id": f"bad-{n}",
-            "documentType": "technicalSpecifications",
-            "title": f"bad {n}",
-            "url": url,
-            "description": "a URL that must stay text",
-        }
-        for n, url in enumerate(
-            (
-                f"javascript:window.{MARKER}=9",
-                f"data:text/html,<script>window.{MARKER}=10</script>",
-                f" JavaScript:window.{MARKER}=11",
-                "vbscript:msgbox(1)",
-            )
-        )
-    ]
-    row = dict(base) | {
-        "tender_id": tid,
-        "ocid": base["ocid"] + "-long",
-        "address": "0x" + "99" * 20,
-        "title": LONG_TITLE,
-        "description": LONG_TITLE,
-        "search": "long title row",
-        "releases": "[]",
-        "compiled": json.dumps(compiled),
-        "flags": 0,
-        "late_milestones": 0,
-        "disputes": 0,
-        "stage": "open",
-        "value_units": None,
-        "value_sort": None,
-        "supplier": None,
-        "bidders": 0,
-        "awarded": None,
-        "paid_units": "0",
-        "paid_sort": 0.0,
-        "penalties_units": "0",
-        "escrow_units": "0",
-    }
-    db.execute(insert(t.processes), row)
-    return tid
-
-
-def engine_of(seeded_: Seeded) -> Engine:
-    """A read engine on the seeded database."""
-    return create_engine(seeded_.url)

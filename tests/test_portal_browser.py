@@ -18,9 +18,17 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
-from portal_seed import BAD_UTF8_REASON, MARKER, SCRIPT_TITLE, Seeded, seeded
+from portal_chain import (
+    BAD_UTF8_REASON,
+    DATA_EVIDENCE,
+    JS_EVIDENCE,
+    MARKER,
+    SCRIPT_TITLE,
+    Indexed,
+    indexed,
+)
 from sqlalchemy import create_engine, insert, update
-from test_portal_web import DEFINITIONS, copy_of, serve
+from test_portal_web import copy_of, serve
 
 from procurechain.portal.index import tables as t
 from procurechain.portal.web import create_app
@@ -38,14 +46,14 @@ PROJECT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def seed(tmp_path_factory) -> Seeded:
-    return seeded(tmp_path_factory.mktemp("portal"))
+def seed(tmp_path_factory) -> Indexed:
+    return indexed(tmp_path_factory.mktemp("portal"))
 
 
 @pytest.fixture(scope="module")
 def base(seed) -> Iterator[str]:
     engine = create_engine(seed.url)
-    with serve(create_app(engine, definitions=DEFINITIONS)) as url:
+    with serve(create_app(engine)) as url:
         yield url
     engine.dispose()
 
@@ -117,7 +125,7 @@ def test_hostile_chain_text_stays_text(seed, base, page):
         f"/procurements/{seed.hostile_id}",
         f"/procurements/{seed.js_url_id}",
         f"/procurements/{seed.bad_utf8_id}",
-        f"/procurements/{seed.long_id}",
+        f"/procurements/{seed.laptops_id}",
         "/consortium",
         f"/agencies/{seed.agency}",
     ]
@@ -137,20 +145,28 @@ def test_hostile_chain_text_stays_text(seed, base, page):
     assert page.get_by_text('<img src=x onerror="window.__pwned=2">').first.is_visible()
     page.goto(base + f"/procurements/{seed.js_url_id}")
     raw = page.get_by_role("region", name="Raw notice text")
-    assert f"javascript:window.{MARKER}=6" in raw.inner_text()
+    assert f"javascript:window.{MARKER}=8" in raw.inner_text()
     page.goto(base + f"/procurements/{seed.bad_utf8_id}")
     assert "Broken \ufffd\ufffd bytes" in page.locator("main").inner_text()
     page.goto(base + "/consortium")
     shown = BAD_UTF8_REASON.decode("utf-8", "replace")
     assert page.get_by_text(shown[:40]).first.is_visible()  # the declaration, U+FFFD shown
-    page.goto(base + f"/procurements/{seed.long_id}")
-    box = page.locator("h1").bounding_box()
-    assert box is not None and box["height"] < 500 and box["width"] <= 1280
-    shown = page.locator("#documents ~ ul.docs, ul.docs").first.inner_text()
-    assert f"javascript:window.{MARKER}=9" in shown and "data:text/html," in shown
-    region = page.get_by_role("region", name="Description")
-    assert region.evaluate("e => e.scrollHeight > e.clientHeight")  # scrolls, full text kept
-    assert len(region.inner_text()) == 100_000
+    # the laptops' delivery evidence, written by the supplier: a 100 KB javascript: URL with
+    # a script tag and an onerror handler, then a data: URL with invalid UTF-8
+    page.goto(base + f"/procurements/{seed.laptops_id}")
+    shown = DATA_EVIDENCE.decode("utf-8", "replace")
+    timeline = page.locator("ol.timeline")
+    uri = timeline.get_by_role("region", name="Address given (100,")
+    assert uri.is_visible() and uri.inner_text() == JS_EVIDENCE  # every character, as text
+    assert uri.evaluate("e => e.scrollHeight > e.clientHeight")  # it scrolls in its box
+    box = uri.bounding_box()
+    assert box is not None and box["height"] < 400 and box["width"] <= 1280
+    assert timeline.get_by_text(shown).is_visible()
+    assert f"<script>window.{MARKER}=4</script>" in timeline.inner_text()
+    delivered = page.locator("table", has_text="Milestones").locator("tbody tr").first
+    assert JS_EVIDENCE[:100] in delivered.inner_text() and shown in delivered.inner_text()
+    assert delivered.get_by_text('<img src=x onerror="window.__pwned=4">').first.is_visible()
+    assert page.evaluate("document.documentElement.scrollHeight") < 10_000
     assert page.watch.dialogs == [] and page.watch.errors == []
 
 
@@ -258,17 +274,20 @@ def test_a_new_block_updates_the_page_without_a_reload(seed, base, browser, tmp_
     page = context.new_page()
     watch = Watch(page)
     try:
-        with serve(create_app(engine, definitions=DEFINITIONS, poll_ms=150)) as live:
+        with serve(create_app(engine, poll_ms=150)) as live:
             page.goto(f"{live}/procurements/{seed.hostile_id}")
             before = page.locator("#asof").inner_text()
             page.evaluate("window.notReloaded = true")
-            assert "No red flag for this procurement." in page.locator("main").inner_text()
+            flags = page.locator("#flags ~ ul > li")
+            raised = flags.count()  # the indexer's (R003: a 7-day bidding period)
+            assert "A flag raised in the next block." not in page.locator("main").inner_text()
             with engine.begin() as db:  # what the indexer does when a block arrives
                 db.execute(insert(t.flags).values(
-                    code="C-LATE", tender_id=seed.hostile_id, party=None, value=1.0,
+                    code="P005", tender_id=seed.hostile_id, party=None, value=1.0,
                     evidence="A flag raised in the next block."))  # fmt: skip
                 db.execute(update(t.cursor).values(derived_block=t.cursor.c.derived_block + 1))
             page.get_by_text("A flag raised in the next block.").wait_for(timeout=10_000)
+            assert flags.count() == raised + 1
             assert page.evaluate("window.notReloaded") is True
             after = page.locator("#asof").inner_text()
             assert after != before and str(int(before.split()[3].replace(",", "")) + 1) in after

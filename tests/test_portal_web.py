@@ -1,10 +1,11 @@
 """The portal's web server, over HTTP (no browser): every route, the search's filters, sort and
 pages, downloads, 404/405/400, the security headers, and the pure pieces (safe links, charts).
 
-The server is the real app under uvicorn on a loopback port, over a database the temporary
-seed (tests/portal_seed.py) filled from a real chain: the reference scenario and hostile
-tenders. (Starlette 1.10's TestClient needs ``httpx2``, which the project does not install;
-``requests`` against the running server tests more of the real thing anyway.)
+The server is the real app under uvicorn on a loopback port, over the index the real indexer
+wrote from a real chain (tests/portal_chain.py): the reference scenario, a procurement whose
+supplier delivered hostile evidence, and hostile tenders. (Starlette 1.10's TestClient needs
+``httpx2``, which the project does not install; ``requests`` against the running server tests
+more of the real thing anyway.)
 """
 
 from __future__ import annotations
@@ -23,22 +24,17 @@ from pathlib import Path
 import pytest
 import requests
 import uvicorn
-from portal_seed import LONG_TITLE, MARKER, Seeded, seeded
+from markupsafe import escape
+from portal_chain import DATA_EVIDENCE, JS_EVIDENCE, MARKER, Indexed, indexed
 from sqlalchemy import create_engine, select
 
 from procurechain.portal.index import tables as t
 from procurechain.portal.web import create_app
 from procurechain.portal.web.app import CSP
 from procurechain.portal.web.charts import bar_chart
-from procurechain.portal.web.flagdefs import FlagDefinition, definitions_from
+from procurechain.portal.web.flagdefs import definitions_from
 from procurechain.portal.web.present import cap, link_of
 from procurechain.record import schema
-
-#: Definitions the seed's flags link to (the flags engine provides the real ones).
-DEFINITIONS = {
-    "C-LATE": FlagDefinition("C-LATE", "Late milestone", "A milestone was delivered late."),
-    "C-DISPUTE": FlagDefinition("C-DISPUTE", "Dispute", "The buyer disputed a milestone."),
-}
 
 
 @contextmanager
@@ -63,22 +59,22 @@ def serve(app: object) -> Iterator[str]:
         sock.close()
 
 
-def copy_of(seed: Seeded, folder: Path) -> str:
-    """A copy of the seeded database (for a test that changes rows); returns its URL."""
+def copy_of(seed: Indexed, folder: Path) -> str:
+    """A copy of the index (for a test that changes rows); returns its URL."""
     target = folder / "copy.db"
     shutil.copy(seed.url.removeprefix("sqlite:///"), target)
     return f"sqlite:///{target}"
 
 
 @pytest.fixture(scope="module")
-def seed(tmp_path_factory) -> Seeded:
-    return seeded(tmp_path_factory.mktemp("portal"))
+def seed(tmp_path_factory) -> Indexed:
+    return indexed(tmp_path_factory.mktemp("portal"))
 
 
 @pytest.fixture(scope="module")
 def base(seed) -> Iterator[str]:
     engine = create_engine(seed.url)
-    with serve(create_app(engine, definitions=DEFINITIONS)) as url:
+    with serve(create_app(engine)) as url:
         yield url
     engine.dispose()
 
@@ -100,7 +96,7 @@ def ids(base: str, query: str) -> list[int]:
 # ------------------------------------------------------------------------------ routes
 
 
-def routes(seed: Seeded) -> list[tuple[str, str]]:
+def routes(seed: Indexed) -> list[tuple[str, str]]:
     ocid = seed.benches_ocid
     return [
         ("/", "text/html"),
@@ -110,14 +106,16 @@ def routes(seed: Seeded) -> list[tuple[str, str]]:
         (f"/procurements/{seed.hostile_id}", "text/html"),
         (f"/procurements/{seed.js_url_id}", "text/html"),
         (f"/procurements/{seed.bad_utf8_id}", "text/html"),
-        (f"/procurements/{seed.long_id}", "text/html"),
+        (f"/procurements/{seed.laptops_id}", "text/html"),
         (f"/agencies/{seed.agency}", "text/html"),
         (f"/suppliers/{seed.winner}", "text/html"),
+        (f"/suppliers/{seed.laptops_supplier}", "text/html"),
         ("/consortium", "text/html"),
         ("/flags", "text/html"),
         ("/about", "text/html"),
         ("/procurements.csv?q=benches", "text/csv"),
         ("/procurements/1/timeline.csv", "text/csv"),
+        (f"/procurements/{seed.laptops_id}/timeline.csv", "text/csv"),
         (f"/ocds/{ocid}/releases.json", "application/json"),
         (f"/ocds/{ocid}/record.json", "application/json"),
         ("/ocds/releases.json", "application/json"),
@@ -221,11 +219,14 @@ def test_filters_select_the_right_procurements(seed, base):
         r["tender_id"] for r in everything["procurements"]
     )
     assert ids(base, "agency=0x000000000000000000000000000000000000dEaD") == []
-    # value: the award's (42,500 dUSD) else the budget (50,000 dUSD)
-    assert ids(base, "max=42500") == [1]
-    assert ids(base, "max=42499.99") == []
+    # value: the award's (benches 42,500 dUSD, laptops 18,000) else the budget (50,000 dUSD)
+    assert sorted(ids(base, "max=42500")) == [1, seed.laptops_id]
+    assert ids(base, "max=42499.99") == [seed.laptops_id]
+    assert ids(base, "max=17999.99") == []
     assert sorted(ids(base, "min=42,500.01&per_page=100")) == sorted(
-        r["tender_id"] for r in everything["procurements"] if r["tender_id"] != 1
+        r["tender_id"]
+        for r in everything["procurements"]
+        if r["tender_id"] not in (1, seed.laptops_id)
     )
     published = {r["tender_id"]: r["published"] for r in everything["procurements"]}
     day = time.strftime("%Y-%m-%d", time.gmtime(published[1]))
@@ -329,16 +330,20 @@ def test_the_benches_page_tells_the_story(base):
         "verified against its on-chain hash",
         "not checked: the portal does not fetch documents",
         "IPFS content id bafkreid52eifbgwnyzjekmburbjfbri6utjtnms76dyo4ui3rhfsevowxu",
-        "sealed: the price stays hidden until it is revealed",
+        "never revealed: the price stays hidden and the bond was forfeited",  # Quiet Bidder
         "42,500.00 dUSD",
-        "C-LATE: Late milestone",
+        "P005: Late milestones",  # the indexer's flags (procurechain.flags)
+        "P006: Disputed milestones",
+        "P008: Forfeited bond",
+        "Quiet Bidder (0x2361…1E8f) forfeited its bond of 500.00 dUSD",
     ):
         assert words in page, words
 
 
 def test_agency_supplier_consortium_and_flags_pages(seed, base):
     agency = get(base, f"/agencies/{seed.agency}").text
-    assert "Benchworks Ltd" in agency and "100%" in agency  # every contract won by it
+    for supplier in ("Benchworks Ltd", "Northside Computers"):  # one contract each
+        assert f'{supplier}</bdi></a></td><td class="num">1</td><td class="num">50%' in agency
     supplier = get(base, f"/suppliers/{seed.winner}").text
     assert "<dt>Win rate</dt><dd>100%</dd>" in supplier
     assert "40,749.00 dUSD" in supplier  # what it withdrew
@@ -346,8 +351,9 @@ def test_agency_supplier_consortium_and_flags_pages(seed, base):
     assert "5 members; decisions need 3 signatures" in consortium
     assert "Technical expert (<bdi>I advised Benchworks Ltd" in consortium
     flags = get(base, "/flags").text
-    assert 'id="C-LATE"' in flags and "A milestone was delivered late." in flags
-    assert 'id="C-FORFEIT"' in flags and "not available in this portal yet" in flags
+    assert 'id="P005"' in flags and "The supplier delivered work late" in flags
+    assert 'id="P008"' in flags and "A bidder lost its bond" in flags
+    assert "not available in this portal yet" not in flags  # every code raised is defined
 
 
 # ------------------------------------------------------------------- hostile content
@@ -360,11 +366,14 @@ def test_hostile_strings_are_escaped_in_every_page(seed, base):
     assert "<img src=x" not in joined and "<svg onload" not in joined
     assert f"&lt;script&gt;window.{MARKER}=1&lt;/script&gt;" in joined
     assert 'href="javascript:' not in joined.lower() and 'href="data:' not in joined.lower()
-    assert "javascript:window.__pwned=6" in joined  # shown, as text
+    assert "javascript:window.__pwned=8" in joined  # a notice's document URL, as text
+    # the laptops' evidence URIs (MilestoneSubmitted: no length cap on the chain), as text
+    laptops = get(base, f"/procurements/{seed.laptops_id}").text
+    assert str(escape(JS_EVIDENCE)) in laptops  # all 100 KB, escaped
+    shown = str(escape(DATA_EVIDENCE.decode("utf-8", "replace")))
+    assert shown in laptops and "broken \ufffd\ufffd bytes" in shown
     listing = get(base, "/procurements?per_page=100").text
-    assert LONG_TITLE not in listing and "W" * 100 + "…" in listing.replace("</bdi>", "")
-    assert len(listing) < 60_000
-    assert LONG_TITLE in get(base, f"/procurements/{seed.long_id}").text
+    assert "W" * 1_000 not in listing and len(listing) < 60_000
 
 
 def test_only_web_urls_become_links():

@@ -23,7 +23,9 @@ BID_WORDS = {
     "valid": "revealed, valid",
     "invalid": "revealed, invalid",
     "disqualified": "disqualified",
-    "withdrawn": "withdrawn",
+    # the record's OCDS status of a bid never revealed (its bond forfeited): nothing else
+    # withdraws a sealed bid
+    "withdrawn": "never revealed: the price stays hidden and the bond was forfeited",
     "won": "won the award",
 }
 
@@ -56,6 +58,7 @@ class Milestone:
     refunded: int = 0
     disputed: bool = False
     description: str = ""
+    evidence: list[Link] = field(default_factory=list)  # each delivery's evidence URI
 
 
 @dataclass
@@ -128,6 +131,8 @@ def _milestones(events: list[Any], contract: dict[str, Any] | None) -> list[Mile
             m.amount = int(args["amount"])
         elif e["event"] == "MilestoneSubmitted":
             m.days_late = int(args["daysLate"])
+            if args.get("evidenceURI"):
+                m.evidence.append(link_of(args["evidenceURI"]))
         elif e["event"] == "MilestoneDisputed":
             m.disputed = True
         elif e["event"] in ("MilestoneAccepted", "DisputeResolved"):
@@ -170,9 +175,16 @@ def build(q: Queries, p: Present, row: Any) -> Procurement:
     compiled = json.loads(row["compiled"])
     tender = q.tender(tid)
     events = q.events_of(tid)
-    hashes = [v for e in events for k, v in json.loads(e["args"]).items() if k.endswith("Hash")]
-    published = q.texts(hashes)
     bids = [dict(b) for b in q.bids_of(tid)]
+    agreement = q.agreement_of(tid)
+    parties = {row["address"], row["agency"], *(b["bidder"] for b in bids)}
+    parties |= {agreement} if agreement else set()
+    conflicts = [e for e in q.consortium_events() if e["event"].startswith("Conflict")]
+    # the texts this page quotes: its events' and the reasons of conflicts declared on its
+    # parties (a conflict belongs to no one procurement: its row names none)
+    quoted = events + [c for c in conflicts if json.loads(c["args"]).get("subject") in parties]
+    hashes = [v for e in quoted for k, v in json.loads(e["args"]).items() if k.endswith("Hash")]
+    published = q.texts(hashes)
     revealed = [(p.name(b["bidder"]), int(b["price_units"])) for b in bids if b["price_units"]]
     chart = None
     if revealed:
@@ -184,11 +196,7 @@ def build(q: Queries, p: Present, row: Any) -> Procurement:
             p.token.money,
             marker=(int(row["budget_units"]), "budget"),
         )
-    agreement = q.agreement_of(tid)
-    parties = {row["address"], row["agency"], *(b["bidder"] for b in bids)}
-    parties |= {agreement} if agreement else set()
     executed = [e for e in events if e["event"] == "ActionExecuted"]
-    conflicts = [e for e in q.consortium_events() if e["event"].startswith("Conflict")]
     decisions = tl.decisions(
         p,
         executed,

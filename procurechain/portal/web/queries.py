@@ -12,6 +12,7 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Engine, and_, func, or_, select
@@ -122,7 +123,12 @@ def _like(words: str) -> list[Any]:
     return found
 
 
-def _conditions(f: Filters) -> list[Any]:
+def _whole(units: int, decimals: int) -> float:
+    """Base units as the ``*_sort`` columns hold amounts: a float of whole tokens."""
+    return float(Decimal(units).scaleb(-decimals))
+
+
+def _conditions(f: Filters, decimals: int) -> list[Any]:
     value = func.coalesce(_P.c.value_sort, _P.c.budget_sort)
     found = _like(f.q)
     for column, wanted in ((_P.c.agency, f.agency), (_P.c.supplier, f.supplier)):
@@ -133,9 +139,9 @@ def _conditions(f: Filters) -> list[Any]:
     if f.category:
         found.append(_P.c.category == f.category)
     if f.min_value is not None:
-        found.append(value >= float(f.min_value))
+        found.append(value >= _whole(f.min_value, decimals))
     if f.max_value is not None:
-        found.append(value <= float(f.max_value))
+        found.append(value <= _whole(f.max_value, decimals))
     if f.published_from is not None:
         found.append(_P.c.published >= f.published_from)
     if f.published_to is not None:
@@ -333,7 +339,8 @@ class Queries(_Figures):
 
     def search(self, f: Filters, *, limit: int | None = None) -> ResultPage:
         """The processes matching ``f``: one page (or the first ``limit`` rows)."""
-        where = and_(*_conditions(f)) if _conditions(f) else None
+        conditions = _conditions(f, self.token().decimals)
+        where = and_(*conditions) if conditions else None
         count = select(func.count()).select_from(_P)
         rows = select(*_SUMMARY)
         if where is not None:
