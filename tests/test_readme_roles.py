@@ -156,6 +156,13 @@ def test_every_role_from_the_readme(env, ape_run, chain, accounts):
     assert f"withdrawn 29,070.00 dUSD to {accounts[6].address}" in out
     assert token.balanceOf(accounts[6]) > 1_000 * DUSD - 500 * DUSD
 
+    # Citizen: the portal's index (serving is tested in test_portal_cli) and the red flags
+    out = out_of(ape_run("portal", "--index-only", "--database", str(env / "portal.sqlite")))
+    assert "1 new tenders" in out and "1 procurements updated" in out
+    flagged = out_of(ape_run("audit", "flags", "--out", str(env / "flags.json")))
+    assert "P005" in flagged and "P006" in flagged  # the late milestone and the dispute
+    assert "OCID" in json.loads((env / "flags.json").read_text())
+
 
 def deployed_tender(address):
     from procurechain.tender import tender_at
