@@ -66,6 +66,11 @@ TIMELINE_COLUMNS = (
 )
 
 
+#: A cell's first characters a spreadsheet may read as a formula (OWASP's list, and the
+#: full-width signs some spreadsheets normalise).
+_FORMULA = frozenset("=+-@\t\r\uff1d\uff0b\uff0d\uff20")
+
+
 class _Json(JSONResponse):
     """Pretty, UTF-8 JSON (chain text kept as it is; the browser never renders it as HTML)."""
 
@@ -75,13 +80,12 @@ class _Json(JSONResponse):
 
 def _csv(rows: list[list[Any]], header: tuple[str, ...], filename: str) -> Response:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    # CRLF as RFC 4180 has it: a cell holding CR or LF is then quoted, never a new row
+    writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(header)
     for row in rows:
         # a cell a spreadsheet would run as a formula is prefixed with a quote
-        writer.writerow(
-            ["'" + c if isinstance(c, str) and c[:1] in ("=", "+", "-", "@") else c for c in row]
-        )
+        writer.writerow(["'" + c if isinstance(c, str) and c[:1] in _FORMULA else c for c in row])
     return Response(
         out.getvalue(),
         media_type="text/csv; charset=utf-8",

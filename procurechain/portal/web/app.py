@@ -154,7 +154,11 @@ def create_app(
         Route("/api/flags", api.flags, name="api_flags"),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
-    return Portal(
+    app = Portal(
         routes=routes,
         exception_handlers={HTTPException: not_found, Exception: not_found},
     )
+    # Starlette's trailing-slash redirect is an absolute URL built from the request's Host
+    # header: a forged Host would make the portal redirect elsewhere (or poison a cache)
+    app.router.redirect_slashes = False
+    return app

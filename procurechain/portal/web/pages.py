@@ -15,7 +15,7 @@ from starlette.templating import Jinja2Templates
 from procurechain.portal.web import procurement, timeline
 from procurechain.portal.web.charts import bar_chart
 from procurechain.portal.web.flagdefs import FlagDefinition
-from procurechain.portal.web.params import BadQueryError, filters_from, query_string
+from procurechain.portal.web.params import BadQueryError, filters_from, known, query_string
 from procurechain.portal.web.present import Present
 from procurechain.portal.web.queries import SORTS, STAGES, Filters, Queries
 
@@ -98,7 +98,7 @@ class Pages:
 
     async def procurements(self, request: Request) -> Response:
         """The search: filters, sortable columns, pages, CSV of the result."""
-        query = dict(request.query_params)
+        query = known(request.query_params)
         try:
             found = self.q.search(filters_from(query, self.q.token().decimals))
         except BadQueryError as err:

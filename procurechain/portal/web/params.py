@@ -16,11 +16,14 @@ from urllib.parse import urlencode
 
 from procurechain.portal.web.queries import SORTS, STAGES, Filters
 
-__all__ = ["MAX_PER_PAGE", "BadQueryError", "filters_from", "query_string"]
+__all__ = ["KEYS", "MAX_PER_PAGE", "BadQueryError", "filters_from", "known", "query_string"]
 
 MAX_PER_PAGE = 100
 _MAX_QUERY = 200
 _DAY = 86_400
+#: The parameters a search reads; nothing else is kept in the links a page builds.
+KEYS = ("q", "agency", "supplier", "stage", "category", "min", "max", "from", "to", "sort")
+KEYS += ("order", "page", "per_page")
 
 
 class BadQueryError(ValueError):
@@ -54,9 +57,11 @@ def _day(value: str, name: str) -> int | None:
 
 
 def _int(value: str, name: str, default: int, high: int) -> int:
-    if not value.strip():
+    text = value.strip()
+    if not text:
         return default
-    if not value.strip().isdigit() or not 1 <= int(value) <= high:
+    # ASCII digits only: str.isdigit() is also true of superscripts (int() refuses them)
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= high:
         raise BadQueryError(f"{name}: {value[:20]!r} is not a whole number from 1 to {high:,}")
     return int(value)
 
@@ -92,9 +97,16 @@ def filters_from(query: Mapping[str, str], decimals: int) -> Filters:
     )
 
 
+def known(query: Mapping[str, str]) -> dict[str, str]:
+    """The search's own parameters of a URL's query, each capped: what a page may echo (an
+    unknown or huge parameter is not copied into every link of the page)."""
+    return {k: str(query[k])[:_MAX_QUERY] for k in KEYS if k in query}
+
+
 def query_string(query: Mapping[str, str], **changes: object) -> str:
-    """The query with ``changes`` (None removes a key), for links that keep the search."""
-    kept = {k: str(v) for k, v in query.items() if v not in ("", None)}
+    """The query with ``changes`` (None removes a key), for links that keep the search (only
+    the search's own parameters are kept)."""
+    kept = {k: v for k, v in known(query).items() if v != ""}
     for key, value in changes.items():
         if value is None:
             kept.pop(key, None)

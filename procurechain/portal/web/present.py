@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from unicodedata import category
 from urllib.parse import urlsplit
 
 from markupsafe import Markup, escape
@@ -21,6 +22,8 @@ __all__ = ["LIST_CHARS", "Link", "Present", "cap", "chain_text", "link_of", "sho
 #: The longest chain text a list shows before "…".
 LIST_CHARS = 140
 _WEB = ("http", "https")
+#: The longest host a link may have: whole within the 120 characters an evidence link shows.
+_HOST_CHARS = 100
 
 
 @dataclass(frozen=True)
@@ -33,19 +36,32 @@ class Link:
 
 
 def link_of(url: str) -> Link:
-    """A document URL as a link only when it is ``http(s)://host…``; ``ipfs://`` shows its
-    content id as text; anything else (``javascript:``, ``data:``, …) is text, never a link."""
+    """A document URL as a link only when it is ``http(s)://host…`` with no user info and
+    no invisible character; ``ipfs://`` shows its content id as text; anything else
+    (``javascript:``, ``data:``, …) is text, never a link."""
     value = str(url or "")
     try:
         parts = urlsplit(value.strip())
         scheme, host = parts.scheme.lower(), parts.netloc
     except ValueError:
         scheme, host = "", ""
-    if scheme in _WEB and host and not any(c.isspace() or ord(c) < 32 for c in value):
+    # a link's text is its href, so the text must say where it goes: no user info (the
+    # host is what follows "@", maybe past a text capped on the page), no host longer than a
+    # capped text shows, no control, format (bidi override, zero-width) or separator
+    # character to reorder or hide a part
+    if (
+        scheme in _WEB
+        and host
+        and "@" not in host
+        and len(host) <= _HOST_CHARS
+        and not any(category(c)[0] in "CZ" for c in value)
+    ):
         return Link(value, value)
     if scheme == "ipfs":
         cid = value.split("://", 1)[-1].split("/", 1)[0]
         return Link(None, value, f"IPFS content id {cid}: fetch it from any IPFS gateway")
+    if scheme in _WEB and host:
+        return Link(None, value, "a web address that could hide where it leads, shown as text")
     return Link(None, value, "not a web address, shown as text")
 
 

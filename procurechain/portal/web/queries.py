@@ -48,6 +48,9 @@ SORTS = {
 }
 #: The columns a list needs (not the OCDS JSON, which can be large).
 _SUMMARY = [c for c in _P.c if c.name not in ("releases", "compiled", "search")]
+_BIGINT = 2**63  # the ids the BigInteger columns hold are below this
+#: Hashes looked up per statement (bound parameters: SQLite allows 999 on old builds).
+_CHUNK = 500
 
 
 @dataclass(frozen=True)
@@ -368,7 +371,10 @@ class Queries(_Figures):
         )
 
     def process(self, tender_id: int) -> RowMapping | None:
-        """One process row, with its OCDS (None: no such tender)."""
+        """One process row, with its OCDS (None: no such tender, e.g. a number the URL
+        gives that no 64-bit column holds)."""
+        if not 0 <= tender_id < _BIGINT:
+            return None
         return self._one(select(_P).where(_P.c.tender_id == tender_id))
 
     def process_by_ocid(self, ocid: str) -> RowMapping | None:
@@ -416,14 +422,19 @@ class Queries(_Figures):
     def texts(self, hashes: Iterable[str]) -> dict[str, RowMapping]:
         """The ``TextPublished`` events that put these hashes on the record, by hash."""
         e = t.events
-        wanted = {h.lower() for h in hashes}
+        wanted = sorted({str(h).lower() for h in hashes})
         if not wanted:
             return {}
-        rows = self._all(
-            select(e)
-            .where(e.c.event == "TextPublished", or_(*[e.c.args.contains(h) for h in wanted]))
-            .order_by(e.c.block, e.c.log_index)
-        )
+        # by the indexed ref_hash, in chunks: one LIKE per hash OR-ed together went past
+        # SQLite's expression depth (1,000) on a consortium page of ~500 decisions
+        rows = []
+        for start in range(0, len(wanted), _CHUNK):
+            rows += self._all(
+                select(e).where(
+                    e.c.event == "TextPublished", e.c.ref_hash.in_(wanted[start : start + _CHUNK])
+                )
+            )
+        rows.sort(key=lambda r: (r["block"], r["log_index"]))
         found: dict[str, RowMapping] = {}
         for row in rows:
             digest = str(json.loads(row["args"]).get("hash", "")).lower()
