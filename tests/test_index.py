@@ -426,6 +426,7 @@ def test_following_reflects_a_new_block_within_a_second(reference, tmp_path, acc
             stop.set()
             thread.join(10)
         assert not thread.is_alive()
+        indexer.close()
         assert max(lags) < 1.0, lags
         assert any(r.derived >= 1 for r in synced)  # the process was derived again
         declared = [e for e in rows(index, t.events) if e.event == "ConflictDeclared"]

@@ -156,6 +156,11 @@ class Indexer:
             **options,
         )
 
+    def close(self) -> None:
+        """Stop the threads that read the node (the index stays open: close it apart)."""
+        self.reader.close()
+        self._fetch_reader.close()
+
     def _followed(self) -> Followed:
         """The contracts followed: kept between syncs (each sync grows it), read again after
         a rewind or an error."""
