@@ -267,7 +267,7 @@ def _static_word(kind: str, word: bytes) -> Any:
     """One 32-byte ABI word of a static elementary type as ``decode`` and :func:`_plain` read
     it, or :data:`_UNREAD` when the type is not one of these or the word is not canonical
     (non-zero padding, a bool above 1): then strict ``decode`` has the last word."""
-    if len(word) != 32:
+    if len(word) != 32 or "[" in kind or "(" in kind:  # static arrays and tuples: generic
         return _UNREAD
     if kind == "address":
         return _UNREAD if any(word[:12]) else _checksum("0x" + word[12:].hex())

@@ -130,7 +130,9 @@ def test_the_index_holds_the_record_the_audit_export_reads(reference, database, 
     facts = chain_facts.read(log, reference.registry)
     export = packages.build(log, facts, names=reference.names)
     with Index.open(database()) as index:
-        result = reference.indexer(index).sync()
+        indexer = Indexer.connected(index, names=reference.names)  # from the manifest
+        assert indexer.first_block == reference.first_block
+        result = indexer.sync()
         assert (result.events, result.tenders, result.derived) == (len(log.entries), 1, 1)
         events = [
             entry_of(r) for r in rows(index, t.events, t.events.c.block, t.events.c.log_index)
@@ -443,6 +445,7 @@ def test_following_reflects_a_new_block_within_a_second(reference, tmp_path, acc
             stop.set()
             thread.join(10)
         assert not thread.is_alive()
+        indexer.close()
         assert max(lags) < 1.0, lags
         assert any(r.derived >= 1 for r in synced)  # the process was derived again
         declared = [e for e in rows(index, t.events) if e.event == "ConflictDeclared"]

@@ -23,7 +23,7 @@ from procurechain.bulk import JsonRpc
 from procurechain.portal.index.chain import Block, ChainMovedError, ChainReader, Transaction
 from procurechain.record import facts as record_facts
 
-__all__ = ["TIPS", "Fetcher", "RawChunk", "ahead"]
+__all__ = ["TIPS", "Fetcher", "RawChunk", "ahead", "checksum", "own_session"]
 
 #: How many of the latest blocks keep their hash in ``blocks`` (to find a reorg's fork point
 #: without asking the node about every block).

@@ -14,6 +14,7 @@ from typing import Any
 
 from eth_utils import to_checksum_address
 from sqlalchemy import insert, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from procurechain import display, flags
 from procurechain.audit import EntryDecoder
@@ -129,6 +130,47 @@ class Indexer:
         unit = display.Token(self._meta["symbol"], int(self._meta["decimals"]), self._meta["token"])
         self.decoder = EntryDecoder(self.names, unit)
 
+    @classmethod
+    def connected(cls, index: Index, **options: Any) -> Indexer:
+        """An indexer of the deployment recorded for Ape's network (its manifest), reading
+        Ape's node on a JSON-RPC session of its own.
+
+        Args:
+            index: the index.
+            options: as for :class:`Indexer` (names, pegged_to, workers...).
+
+        Raises:
+            ProcurechainError: no deployment is recorded, or the node is not reached over HTTP.
+        """
+        from procurechain.bulk import connected_rpc
+        from procurechain.deployments import manifest_path, read_manifest
+
+        manifest = read_manifest()
+        if manifest is None:
+            raise ProcurechainError(
+                f"no deployment is recorded in {manifest_path()}; run `ape run deploy` first"
+            )
+        rpc = connected_rpc()
+        if rpc is None:
+            raise ProcurechainError(
+                "the index reads the node over HTTP JSON-RPC; use a network with an http:// URI"
+            )
+        contracts = manifest["contracts"]
+        blocks = [int(c["block"]) for c in contracts.values() if "block" in c]
+        return cls(
+            index,
+            JsonRpc(rpc.url, rpc.timeout),
+            contracts["Registry"]["address"],
+            contracts["Consortium"]["address"],
+            first_block=min(blocks, default=0),
+            **options,
+        )
+
+    def close(self) -> None:
+        """Stop the threads that read the node (the index stays open: close it apart)."""
+        self.reader.close()
+        self._fetch_reader.close()
+
     def _followed(self) -> Followed:
         """The contracts followed: kept between syncs (each sync grows it), read again after
         a rewind or an error."""
@@ -243,8 +285,9 @@ class Indexer:
         stop: threading.Event | None = None,
         on_sync: Callable[[SyncResult], Any] | None = None,
     ) -> None:
-        """Sync whenever the head moves (or is replaced) until ``stop`` is set; a node that
-        cannot be reached is retried every ``poll_seconds`` (the error is logged).
+        """Sync whenever the head moves (or is replaced) until ``stop`` is set; a node or a
+        database that cannot be reached is retried every ``poll_seconds`` (the error is
+        logged).
 
         Args:
             poll_seconds: how often the head is asked for.
@@ -262,7 +305,7 @@ class Indexer:
                         on_sync(result)
                     if result.stopped:
                         continue  # the chain moved under the sync: again at once
-            except ProcurechainError as err:
+            except (ProcurechainError, SQLAlchemyError) as err:  # node or database away
                 log.warning("index: %s", err)
             stop.wait(poll_seconds)
 

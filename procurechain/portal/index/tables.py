@@ -11,7 +11,8 @@ delete rows above a block and derive again what they touched:
   last indexed block and its hash, and the block the derived rows reflect).
 
 Token amounts are uint256 on the chain: each is stored exactly as a decimal string
-(``*_units``, base units) beside a float (``*_sort``) that only sorting and range filters use.
+(``*_units``, base units) beside a float (``*_sort``) that only sorting and range filters use,
+in whole tokens (``units / 10**decimals``: 42,500 dUSD sorts as ``42500.0``).
 Times are unix seconds (block timestamps); addresses are checksummed 0x hex; JSON columns hold
 UTF-8 JSON text.
 """
