@@ -443,3 +443,26 @@ def test_a_csv_cell_a_spreadsheet_would_run_is_defused_and_a_broken_row_is_a_500
             assert get(base, "/procurements/1").status_code == 200  # the others still serve
     finally:
         engine.dispose()
+
+
+def test_answers_are_kept_for_their_block_only(seed, tmp_path):
+    """A page is made once per block: asked again it comes from memory, byte for byte; once
+    the index reflects a newer block it is made again (and says so)."""
+    url = copy_of(seed, tmp_path)
+    engine = create_engine(url)
+    app = create_app(engine)
+    with serve(app) as site:
+        first = requests.get(site + "/procurements/1", timeout=10)
+        hits = app.cache.hits
+        again = requests.get(site + "/procurements/1", timeout=10)
+        assert again.content == first.content and app.cache.hits == hits + 1
+        assert again.headers["content-security-policy"] == CSP  # headers kept too
+        head = requests.head(site + "/procurements/1", timeout=10)
+        assert head.status_code == 200 and head.content == b""
+        status = requests.get(site + "/api/status", timeout=10).json()
+        with engine.begin() as connection:  # the indexer moved on
+            connection.execute(t.cursor.update().values(derived_block=status["block"] + 1))
+        later = requests.get(site + "/procurements/1", timeout=10)
+        assert f"{status['block'] + 1}" in later.text and later.content != first.content
+        assert requests.get(site + "/api/status", timeout=10).json()["block"] == status["block"] + 1
+    engine.dispose()

@@ -8,7 +8,7 @@ own script, styles and images, so even a string that escaped escaping could not 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from procurechain.portal.web import present
 from procurechain.portal.web.api import Api
+from procurechain.portal.web.cache import BlockCache
 from procurechain.portal.web.flagdefs import FlagDefinition, load_definitions
 from procurechain.portal.web.pages import Pages
 from procurechain.portal.web.queries import Queries
@@ -81,9 +82,13 @@ class ReadOnly:
 class Portal(Starlette):
     """Starlette with :class:`ReadOnly` outermost, so even a 500 answer has the headers."""
 
+    block: Callable[[], int | None] = staticmethod(lambda: None)
+
     def build_middleware_stack(self) -> ASGIApp:
-        """The usual stack, wrapped in :class:`ReadOnly`."""
-        return ReadOnly(super().build_middleware_stack())
+        """The usual stack, its answers kept per block (:class:`.cache.BlockCache`), wrapped
+        in :class:`ReadOnly`."""
+        self.cache = BlockCache(super().build_middleware_stack(), self.block)
+        return ReadOnly(self.cache)
 
 
 def templates_env() -> Environment:
@@ -161,4 +166,10 @@ def create_app(
     # Starlette's trailing-slash redirect is an absolute URL built from the request's Host
     # header: a forged Host would make the portal redirect elsewhere (or poison a cache)
     app.router.redirect_slashes = False
+
+    def block() -> int | None:
+        found = queries.status()
+        return None if found is None else found.block
+
+    app.block = block  # what the kept answers are valid for
     return app
