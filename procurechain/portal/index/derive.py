@@ -84,7 +84,7 @@ class Deriver:
         workers: worker processes for a derivation of at least ``parallel_from`` processes
             (0: all in this thread).
         parallel_from: the fewest processes worth starting workers for.
-        flagger: recomputes the red flags in the transaction that moves the cursor.
+        flagger: recomputes the red flags once the cursor moved (their own transaction).
     """
 
     def __init__(
@@ -123,11 +123,12 @@ class Deriver:
                     _write(connection, some, found)
         with engine.begin() as connection:
             _clock(connection, timestamp)
-            if self.flagger is not None:
-                self.flagger.write(connection, todo, timestamp)
             connection.execute(
                 update(t.cursor).values(derived_block=block, derived_timestamp=timestamp)
             )
+        if self.flagger is not None:  # after the pages moved: flags compare every process
+            with engine.begin() as connection:
+                self.flagger.write(connection, todo, block, timestamp)
         return len(todo)
 
     def _in_workers(self, batches: list[list[int]], now: int) -> None:

@@ -1,7 +1,9 @@
 """The red flags of the whole index (:mod:`procurechain.flags`): Cardinal's indicators on every
 compiled release and the chain's own flags on every event, written to the ``flags`` table and
-counted on each ``processes`` row in the same transaction that moves the cursor's
-``derived_block``, so a page "as of block N" shows the flags of block N.
+counted on each ``processes`` row once the cursor's ``derived_block`` moved, in a transaction
+of their own that also records the block they reflect (``meta['flags_block']``): the pages of a
+new block do not wait for the flags, which compare every process with every other, and say
+which block their flags are of.
 
 Cardinal's fences compare each process with all the others, so the flags are computed over the
 whole index every time the derived rows move. What that reads is kept in memory between syncs
@@ -23,6 +25,12 @@ from procurechain.portal.index.load import chunks, entry_of
 from procurechain.record.facts import TenderTerms
 
 __all__ = ["Flagger"]
+
+_COUNT = (
+    update(t.processes)
+    .where(t.processes.c.tender_id == bindparam("id"))
+    .values(flags=bindparam("count"))
+)
 
 
 class Flagger:
@@ -55,10 +63,12 @@ class Flagger:
         self._compiled: dict[int, dict[str, Any]] = {}
         self._terms: dict[str, TenderTerms] = {}
         self._tenders: dict[int, tuple[str, str]] = {}  # id -> (address, token)
+        self._rows: list[flags.FlagRow] | None = None  # what the table holds
 
-    def write(self, connection: Connection, derived: Iterable[int], now: int) -> int:
-        """Recompute every flag as of ``now`` (the derived block's time) after the processes
-        ``derived`` were written; returns how many flags there are."""
+    def write(self, connection: Connection, derived: Iterable[int], block: int, now: int) -> int:
+        """Recompute every flag as of ``block`` (its time ``now``) after the processes
+        ``derived`` were written; returns how many flags there are. The table is written only
+        when a flag changed."""
         meta = dict(connection.execute(select(t.meta.c.key, t.meta.c.value)).all())
         fresh = not self._compiled
         self._read_events(connection)
@@ -74,23 +84,25 @@ class Flagger:
             names=self.names,
         )
         rows = flags.to_rows(found)
+        _record_block(connection, block)
+        counts: dict[int, int] = {}
+        for row in rows:
+            if row["tender_id"] is not None:
+                counts[row["tender_id"]] = counts.get(row["tender_id"], 0) + 1
+        if rows == self._rows:  # the same flags: only the re-derived rows need their count
+            again = [{"id": i, "count": counts.get(i, 0)} for i in sorted(set(derived))]
+            if again:
+                connection.execute(_COUNT, again)
+            return len(rows)
+        self._rows = rows
         connection.execute(delete(t.flags))
         if rows:
             # ids numbered afresh each time: the same chain gives the same table
             numbered = [{"id": n, **r} for n, r in enumerate(rows, 1)]
             connection.execute(insert(t.flags), numbered)
-        counts: dict[int, int] = {}
-        for row in rows:
-            if row["tender_id"] is not None:
-                counts[row["tender_id"]] = counts.get(row["tender_id"], 0) + 1
         connection.execute(update(t.processes).values(flags=0).where(t.processes.c.flags != 0))
         if counts:
-            connection.execute(
-                update(t.processes)
-                .where(t.processes.c.tender_id == bindparam("id"))
-                .values(flags=bindparam("count")),
-                [{"id": k, "count": v} for k, v in counts.items()],
-            )
+            connection.execute(_COUNT, [{"id": k, "count": v} for k, v in counts.items()])
         return len(rows)
 
     # ------------------------------------------------------------------------- reading
@@ -148,3 +160,16 @@ class Flagger:
             if row.tender_id in by_id:
                 log.agreements[by_id[row.tender_id]] = row.address
         return log
+
+
+def _record_block(connection: Connection, block: int) -> None:
+    """``meta['flags_block']``: the block the flags table reflects."""
+    found = connection.execute(
+        select(t.meta.c.value).where(t.meta.c.key == "flags_block")
+    ).scalar_one_or_none()
+    if found is None:
+        connection.execute(insert(t.meta).values(key="flags_block", value=str(block)))
+    elif found != str(block):
+        connection.execute(
+            update(t.meta).where(t.meta.c.key == "flags_block").values(value=str(block))
+        )

@@ -92,6 +92,7 @@ class Pages:
             open=self.q.search(Filters(stage="open", sort="deadline", descending=False)),
             late=self.q.late(),
             flags=self.q.flags(limit=8),
+            flags_block=self.q.meta().get("flags_block"),
             spending_chart=chart,
             spending=spending,
         )
@@ -220,7 +221,12 @@ class Pages:
         counts = self.q.flag_counts()
         codes = sorted(set(self.definitions) | set(counts))
         return self.render(
-            request, "flags.html", codes=codes, counts=counts, flags=self.q.flags(limit=500)
+            request,
+            "flags.html",
+            codes=codes,
+            counts=counts,
+            flags=self.q.flags(limit=500),
+            flags_block=self.q.meta().get("flags_block"),
         )
 
     async def about(self, request: Request) -> Response:
