@@ -62,10 +62,8 @@ def main() -> None:
     logger.set_level("WARNING")
     previous = _previous()
     if sys.argv[1:] == ["portal"]:  # `python -m bench portal`: only the portal's figures anew
-        results = dict(previous)
         print("==> the citizens' portal on a simulated city (SQLite, PostgreSQL)", file=sys.stderr)
-        results["portal"] = portal.run()
-        _write(results, previous)
+        _replace_portal(portal.run())
         return
     transactions = 2 * sum(scaling.BIDDERS)
     with (
@@ -89,6 +87,26 @@ def main() -> None:
     print("==> optimizer settings (compiles the project twice more)", file=sys.stderr)
     results["optimizer"] = optimizer.run(results["lifecycle"])
     _write(results, previous)
+
+
+def _replace_portal(found: dict[str, Any]) -> None:
+    """The portal's figures written into the existing benchmarks (its section of the markdown
+    replaced or appended, its key of the JSON set), the other sections left as they were."""
+    document = json.loads(OUT_JSON.read_text()) if OUT_JSON.exists() else {"results": {}}
+    document["results"]["portal"] = found
+    document["portal_machine"] = _machine()
+    OUT_JSON.write_text(json.dumps(document, indent=2) + "\n")
+    heading = "## The citizens' portal"
+    text = OUT_MD.read_text() if OUT_MD.exists() else "# Benchmarks\n"
+    start = text.find(heading)
+    if start < 0:
+        before, after = text.rstrip("\n") + "\n\n", ""
+    else:
+        end = text.find("\n## ", start + len(heading))
+        before, after = text[:start], ("" if end < 0 else text[end + 1 :])
+    section = "\n".join(portal.markdown(found))
+    OUT_MD.write_text(before + section + ("\n" + after if after else ""))
+    print(section)
 
 
 def _write(results: dict[str, Any], previous: dict[str, Any]) -> None:

@@ -71,3 +71,24 @@ def read(
         }
         for kind, values in timings.items()
     }
+
+
+def first(base_url: str, pages: Mapping[str, Sequence[str]]) -> dict[str, dict[str, Any]]:
+    """One reader asking every page once, in turn: each is made for the first time."""
+    where = urlsplit(base_url)
+    connection = http.client.HTTPConnection(where.hostname, where.port, timeout=60)
+    found: dict[str, dict[str, Any]] = {}
+    for kind, paths in pages.items():
+        values = []
+        for path in paths:
+            began = time.perf_counter()
+            connection.request("GET", path)
+            connection.getresponse().read()
+            values.append((time.perf_counter() - began) * 1000)
+        found[kind] = {
+            "requests": len(values),
+            "p50_ms": round(statistics.median(values), 1),
+            "max_ms": round(max(values), 1),
+        }
+    connection.close()
+    return found
