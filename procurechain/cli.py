@@ -21,11 +21,14 @@ __all__ = [
     "Group",
     "LocalCommand",
     "check_currency",
+    "consortium_option",
     "deployment_first_block",
     "one_line_errors",
     "out_option",
     "parse_amount",
+    "pegged_option",
     "read_names",
+    "registry_option",
     "write_proposal",
 ]
 
@@ -36,6 +39,19 @@ out_option = click.option(
     type=click.Path(dir_okay=False, path_type=Path),
     help="Where to write the unsigned proposal bundle.",
 )
+
+
+registry_option = click.option(
+    "--registry", default=None, help="Registry address (default: the manifest's)."
+)
+consortium_option = click.option(
+    "--consortium", default=None, help="Consortium address (default: the manifest's)."
+)
+pegged_option = click.option(
+    "--pegged-to", "--currency", "pegged_to", default=None,
+    help="ISO 4217 currency the token is pegged to 1:1 (USD for the devnet's dUSD); "
+    "without it OCDS amounts carry XXX (no currency) and say so.",
+)  # fmt: skip
 
 
 def _one_line_usage(err: click.UsageError) -> click.UsageError:

@@ -22,28 +22,17 @@ from procurechain.cli import (
     Command,
     Group,
     check_currency,
+    consortium_option,
     deployment_first_block,
     one_line_errors,
+    pegged_option,
     read_names,
+    registry_option,
 )
 from procurechain.deployments import deployed
 from procurechain.files import write_atomic
 from procurechain.record import facts as chain_facts
 from procurechain.record import packages
-
-registry_option = click.option(
-    "--registry", default=None, help="Registry address (default: the manifest's)."
-)
-consortium_option = click.option(
-    "--consortium", default=None, help="Consortium address (default: the manifest's)."
-)
-
-
-pegged_option = click.option(
-    "--pegged-to", "--currency", "pegged_to", default=None,
-    help="ISO 4217 currency the token is pegged to 1:1 (USD for the devnet's dUSD); "
-    "without it OCDS amounts carry XXX (no currency) and say so.",
-)  # fmt: skip
 
 
 def _print_totals(log: audit.AuditLog) -> list[audit.Flow]:

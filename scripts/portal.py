@@ -19,7 +19,15 @@ import click
 
 from procurechain import flags
 from procurechain.bulk import connected_rpc
-from procurechain.cli import Command, check_currency, deployment_first_block, one_line_errors
+from procurechain.cli import (
+    Command,
+    check_currency,
+    consortium_option,
+    deployment_first_block,
+    one_line_errors,
+    pegged_option,
+    registry_option,
+)
 from procurechain.cli import read_names as read_names_file
 from procurechain.deployments import deployed
 from procurechain.errors import ProcurechainError
@@ -59,12 +67,7 @@ def _said(result: SyncResult) -> str:
     "--names", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
     help='JSON file {"0xADDRESS": "name"} naming agencies, suppliers and members.',
 )  # fmt: skip
-@click.option(
-    "--pegged-to",
-    "pegged_to",
-    default=None,
-    help="ISO 4217 currency the token is pegged to 1:1 (USD for the devnet's dUSD).",
-)
+@pegged_option
 @click.option("--token-description", default="", help="What the token is, in words.")
 @click.option(
     "--poll",
@@ -85,8 +88,8 @@ def _said(result: SyncResult) -> str:
     "Cardinal's and the chain's defaults.",
 )  # fmt: skip
 @click.option("--index-only", is_flag=True, help="Index up to the head and exit; serve nothing.")
-@click.option("--registry", default=None, help="Registry address (default: the manifest's).")
-@click.option("--consortium", default=None, help="Consortium address (default: the manifest's).")
+@registry_option
+@consortium_option
 @one_line_errors
 def cli(
     host: str,
